@@ -1,0 +1,179 @@
+// NodeOptions (the embedding API's input) and how `metad` builds them from a JSON config file and flags.
+// Flags override the file; every mistake is one readable ConfigError line.
+
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import type { Limits } from "./limits.ts";
+import type { Logger } from "./log.ts";
+
+export interface ListenAddress {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+}
+
+export interface NodeOptions {
+  /** Unique, stable name of this node in the cluster. */
+  name: string;
+  /** Directory of the SQLite database; created if missing. */
+  dataDir: string;
+  listen: ListenAddress;
+  /** URL peers and clients use to reach this node; default http://<listen host>:<bound port>. */
+  advertise?: string;
+  /** Members to ask to be added to their cluster when this node has no configuration yet. */
+  join?: string[];
+  /** Outbound connections to peer address ADDR (host:port) dial VIA (host:port) instead. */
+  peerRoutes?: Record<string, string>;
+  /** Milliseconds per core tick (default 20). */
+  tickMs?: number;
+  /** Ticks per ballot-leader-election round (default 5). */
+  electionTicks?: number;
+  limits?: Partial<Limits>;
+  /** Structured logger; default JSON lines on stderr. */
+  logger?: Logger;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** "host:port" -> ListenAddress. */
+export function parseHostPort(s: string, what: string): ListenAddress {
+  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(s.trim());
+  if (!m || m[1] === "") throw new ConfigError(`${what}: expected HOST:PORT, got "${s}"`);
+  const port = Number(m[2]);
+  if (port > 65535) throw new ConfigError(`${what}: port out of range in "${s}"`);
+  return { host: m[1], port };
+}
+
+/** Accepts "http://host:port", "host:port" -> "host:port" (the key of peer routes). */
+export function authorityOf(address: string): string {
+  const s = address.trim();
+  if (/^[a-z]+:\/\//i.test(s)) {
+    const u = new URL(s);
+    return u.host;
+  }
+  return s.replace(/\/+$/, "");
+}
+
+/** "host:port" or URL -> a normalised base URL "http://host:port". */
+export function normaliseUrl(address: string): string {
+  const s = address.trim().replace(/\/+$/, "");
+  if (/^[a-z]+:\/\//i.test(s)) {
+    let u: URL;
+    try {
+      u = new URL(s);
+    } catch {
+      throw new ConfigError(`not a valid address: "${address}"`);
+    }
+    return `${u.protocol}//${u.host}`;
+  }
+  parseHostPort(s, "address");
+  return `http://${s}`;
+}
+
+export function parsePeerRoute(s: string): [string, string] {
+  const eq = s.indexOf("=");
+  if (eq <= 0 || eq === s.length - 1) throw new ConfigError(`--peer-route: expected ADDR=VIA, got "${s}"`);
+  const from = authorityOf(s.slice(0, eq));
+  const via = authorityOf(s.slice(eq + 1));
+  parseHostPort(from, "--peer-route ADDR");
+  parseHostPort(via, "--peer-route VIA");
+  return [from, via];
+}
+
+const usage = `usage: metad [--config FILE] --name NAME --data-dir DIR [--listen HOST:PORT] [--advertise URL]
+             [--join URL,...] [--peer-route ADDR=VIA ...] [--max-value-bytes N] [--tick-ms N]`;
+
+interface FileConfig {
+  name?: string;
+  dataDir?: string;
+  listen?: string;
+  advertise?: string;
+  join?: string[] | string;
+  peerRoutes?: Record<string, string>;
+  tickMs?: number;
+  electionTicks?: number;
+  maxValueBytes?: number;
+  limits?: Partial<Limits>;
+}
+
+/** Builds NodeOptions from argv (without node and script); throws ConfigError with one line. */
+export function parseCommandLine(argv: string[]): NodeOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        config: { type: "string" },
+        name: { type: "string" },
+        "data-dir": { type: "string" },
+        listen: { type: "string" },
+        advertise: { type: "string" },
+        join: { type: "string", multiple: true },
+        "peer-route": { type: "string", multiple: true },
+        "max-value-bytes": { type: "string" },
+        "tick-ms": { type: "string" },
+        "election-ticks": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (e) {
+    throw new ConfigError(`${(e as Error).message}\n${usage}`);
+  }
+  const v = parsed.values;
+  if (v.help) throw new ConfigError(usage);
+  const file: FileConfig = v.config !== undefined ? readConfigFile(v.config) : {};
+  const name = v.name ?? file.name;
+  const dataDir = v["data-dir"] ?? file.dataDir;
+  if (!name) throw new ConfigError(`missing --name (or "name" in the config file)\n${usage}`);
+  if (!dataDir) throw new ConfigError(`missing --data-dir (or "dataDir" in the config file)\n${usage}`);
+  const joinList = v.join ?? (file.join === undefined ? [] : Array.isArray(file.join) ? file.join : [file.join]);
+  const join = joinList.flatMap((j) => j.split(",")).map((j) => j.trim()).filter((j) => j !== "").map(normaliseUrl);
+  const peerRoutes: Record<string, string> = {};
+  for (const [from, via] of Object.entries(file.peerRoutes ?? {})) peerRoutes[authorityOf(from)] = authorityOf(via);
+  for (const r of v["peer-route"] ?? []) {
+    const [from, via] = parsePeerRoute(r);
+    peerRoutes[from] = via;
+  }
+  const limits: Partial<Limits> = { ...file.limits };
+  const maxValue = v["max-value-bytes"] !== undefined ? positiveInt(v["max-value-bytes"], "--max-value-bytes") : file.maxValueBytes;
+  if (maxValue !== undefined) limits.valueBytesMax = maxValue;
+  const tickMs = v["tick-ms"] !== undefined ? positiveInt(v["tick-ms"], "--tick-ms") : file.tickMs;
+  const electionTicks = v["election-ticks"] !== undefined ? positiveInt(v["election-ticks"], "--election-ticks") : file.electionTicks;
+  return {
+    name,
+    dataDir,
+    listen: parseHostPort(v.listen ?? file.listen ?? "127.0.0.1:7001", "--listen"),
+    advertise: v.advertise ?? file.advertise ? normaliseUrl((v.advertise ?? file.advertise)!) : undefined,
+    join,
+    peerRoutes,
+    tickMs,
+    electionTicks,
+    limits,
+  };
+}
+
+function readConfigFile(path: string): FileConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new ConfigError(`cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error("not a JSON object");
+    return value as FileConfig;
+  } catch (e) {
+    throw new ConfigError(`config file ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+function positiveInt(s: string, flag: string): number {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${flag}: expected a positive integer, got "${s}"`);
+  return n;
+}

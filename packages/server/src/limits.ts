@@ -1,0 +1,54 @@
+// Every bound of the server in one place (units last). Requests past a client-facing bound get
+// INVALID_ARGUMENT or RESOURCE_EXHAUSTED and nothing is written; internal bounds are assertions or backpressure.
+
+export interface Limits {
+  /** Longest key, in UTF-8 bytes (INVALID_ARGUMENT past it). */
+  keyBytesMax: number;
+  /** Largest value (RESOURCE_EXHAUSTED past it). */
+  valueBytesMax: number;
+  /** Longest request id (INVALID_ARGUMENT past it). */
+  requestIdBytesMax: number;
+  /** Default and largest page of List. */
+  listPageDefault: number;
+  listPageMax: number;
+  /** Client requests waiting for a commit/apply/read barrier on this node (RESOURCE_EXHAUSTED past it). */
+  pendingRequestsMax: number;
+  /** Requests in flight on one Session stream (the stream stops reading past it: backpressure). */
+  sessionInflightMax: number;
+  /** Requests forwarded to the leader and not yet answered (RESOURCE_EXHAUSTED past it). */
+  forwardInflightMax: number;
+  /** Encoded core messages queued for one peer while its stream is down (oldest dropped; the core resends). */
+  peerQueueMessagesMax: number;
+  /** Encoded core messages in one Exchange batch. */
+  peerBatchMessagesMax: number;
+  /** Watch events buffered for one slow watcher before it is cut off (RESOURCE_EXHAUSTED). */
+  watchBufferEventsMax: number;
+  /** Bytes of state per FetchState chunk. */
+  stateChunkBytes: number;
+  /** Ms a client request may wait for its answer before failing UNAVAILABLE (DEADLINE_EXCEEDED semantics). */
+  requestTimeoutMs: number;
+}
+
+export const defaultLimits: Limits = {
+  keyBytesMax: 4 * 1024,
+  valueBytesMax: 1024 * 1024,
+  requestIdBytesMax: 128,
+  listPageDefault: 1000,
+  listPageMax: 10_000,
+  pendingRequestsMax: 100_000,
+  sessionInflightMax: 4096,
+  forwardInflightMax: 100_000,
+  peerQueueMessagesMax: 100_000,
+  peerBatchMessagesMax: 10_000,
+  watchBufferEventsMax: 10_000,
+  stateChunkBytes: 1024 * 1024,
+  requestTimeoutMs: 10_000,
+};
+
+export function resolveLimits(overrides: Partial<Limits> | undefined): Limits {
+  const limits = { ...defaultLimits, ...overrides };
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isInteger(value) || value <= 0) throw new Error(`limit ${name} must be a positive integer, got ${value}`);
+  }
+  return limits;
+}
