@@ -1,0 +1,148 @@
+// The KV snapshot handed to the OmniPaxos core for compaction (create/merge) and its codec.
+// A snapshot anchored at the start of the log is resolved to the full state; any other is a
+// delta of commands, because a conditional write cannot be resolved without the state before it.
+
+import { ByteReader, ByteWriter, DecodeError } from "./byte-codec.ts";
+import { type Command, readCommand, readMembers, writeCommand, writeMembers } from "./command.ts";
+import type { KvFullState } from "./kv-backend.ts";
+import { KvStateMachine } from "./kv-state-machine.ts";
+import type { StateMachineLimits } from "./limits.ts";
+import { DEFAULT_STATE_MACHINE_LIMITS } from "./limits.ts";
+import { MemoryKvBackend } from "./memory-kv-backend.ts";
+import { readApplyResult, writeApplyResult } from "./kv-types.ts";
+
+/** The complete replicated state after applying every entry up to lastRevision. */
+export interface FullKvSnapshot {
+  kind: "full";
+  lastRevision: number;
+  state: KvFullState;
+}
+
+/** The commands of revisions firstRevision..lastRevision (slots without a command are absent). */
+export interface DeltaKvSnapshot {
+  kind: "delta";
+  firstRevision: number;
+  lastRevision: number;
+  commands: Array<{ revision: number; command: Command }>;
+}
+
+export type KvSnapshot = FullKvSnapshot | DeltaKvSnapshot;
+
+const NO_HISTORY: StateMachineLimits = { ...DEFAULT_STATE_MACHINE_LIMITS, watchHistoryRevisions: 0 };
+
+function fullFromMachine(machine: KvStateMachine): FullKvSnapshot {
+  const state = machine.exportState();
+  return { kind: "full", lastRevision: state.appliedRevision, state };
+}
+
+function machineFrom(snapshot: FullKvSnapshot | undefined): KvStateMachine {
+  const backend = new MemoryKvBackend();
+  if (snapshot) backend.importState(snapshot.state);
+  return new KvStateMachine(backend, NO_HISTORY);
+}
+
+/**
+ * Builds the snapshot of `commands`, the entries at 0-based log indexes firstIdx.. (revisions
+ * firstIdx+1..). `slotCount` (default commands.length) is the number of log slots covered, when
+ * slots without a command (StopSigns) are among them; `revisions` gives each command's revision
+ * when slots are skipped. From firstIdx 0 the result is resolved to the full state.
+ */
+export function createKvSnapshot(commands: readonly Command[], firstIdx: number, revisions?: readonly number[], slotCount?: number): KvSnapshot {
+  const revisionOf = (i: number): number => revisions?.[i] ?? firstIdx + i + 1;
+  const lastRevision = firstIdx + (slotCount ?? commands.length);
+  if (firstIdx === 0) {
+    const machine = machineFrom(undefined);
+    commands.forEach((c, i) => machine.apply(revisionOf(i), c));
+    if (machine.appliedRevision < lastRevision) machine.skip(lastRevision);
+    return fullFromMachine(machine);
+  }
+  return {
+    kind: "delta",
+    firstRevision: firstIdx + 1,
+    lastRevision,
+    commands: commands.map((command, i) => ({ revision: revisionOf(i), command })),
+  };
+}
+
+/** `base` followed by `delta`. Full + anything resolves; delta + delta concatenates. */
+export function mergeKvSnapshots(base: KvSnapshot, delta: KvSnapshot): KvSnapshot {
+  if (delta.kind === "full") return delta.lastRevision >= base.lastRevision ? delta : base;
+  if (delta.lastRevision <= base.lastRevision) return base;
+  if (delta.firstRevision > base.lastRevision + 1) {
+    throw new RangeError(`snapshot gap: base ends at revision ${base.lastRevision}, delta starts at ${delta.firstRevision}`);
+  }
+  const fresh = delta.commands.filter((c) => c.revision > base.lastRevision);
+  if (base.kind === "full") {
+    const machine = machineFrom(base);
+    for (const { revision, command } of fresh) machine.apply(revision, command);
+    if (machine.appliedRevision < delta.lastRevision) machine.skip(delta.lastRevision);
+    return fullFromMachine(machine);
+  }
+  return { kind: "delta", firstRevision: base.firstRevision, lastRevision: delta.lastRevision, commands: [...base.commands, ...fresh] };
+}
+
+/** The application's snapshot spec for the core (create(entries, firstIdx), merge(base, delta)). */
+export const kvSnapshotSpec = {
+  create: (entries: Command[], firstIdx: number): KvSnapshot => createKvSnapshot(entries, firstIdx),
+  merge: mergeKvSnapshots,
+  equals: (a: KvSnapshot, b: KvSnapshot): boolean => Buffer.from(encodeKvSnapshot(a)).equals(encodeKvSnapshot(b)),
+};
+
+const S_FULL = 1;
+const S_DELTA = 2;
+
+export function encodeKvSnapshot(snapshot: KvSnapshot): Uint8Array {
+  const w = new ByteWriter(1024);
+  if (snapshot.kind === "delta") {
+    w.u8(S_DELTA).varint(snapshot.firstRevision).varint(snapshot.lastRevision).varint(snapshot.commands.length);
+    for (const { revision, command } of snapshot.commands) {
+      w.varint(revision);
+      writeCommand(w, command);
+    }
+    return w.finish();
+  }
+  const { state } = snapshot;
+  w.u8(S_FULL).varint(snapshot.lastRevision).varint(state.keys.length);
+  for (const k of state.keys) w.string(k.key).bytes(k.value).varint(k.version).varint(k.createRevision).varint(k.modRevision);
+  w.varint(state.dedup.length);
+  for (const [id, rec] of state.dedup) {
+    w.string(id).varint(rec.revision);
+    writeApplyResult(w, rec.result);
+  }
+  w.u8(state.directory ? 1 : 0);
+  if (state.directory) {
+    w.string(state.directory.clusterId);
+    writeMembers(w, state.directory.members);
+  }
+  return w.finish();
+}
+
+export function decodeKvSnapshot(bytes: Uint8Array): KvSnapshot {
+  const r = new ByteReader(bytes);
+  const tag = r.u8();
+  let snapshot: KvSnapshot;
+  if (tag === S_DELTA) {
+    const firstRevision = r.varint();
+    const lastRevision = r.varint();
+    const count = r.varint();
+    const commands: DeltaKvSnapshot["commands"] = [];
+    for (let i = 0; i < count; i++) commands.push({ revision: r.varint(), command: readCommand(r) });
+    snapshot = { kind: "delta", firstRevision, lastRevision, commands };
+  } else if (tag === S_FULL) {
+    const lastRevision = r.varint();
+    const keys: KvFullState["keys"] = [];
+    for (let i = r.varint(); i > 0; i--) {
+      keys.push({ key: r.string(), value: r.bytes(), version: r.varint(), createRevision: r.varint(), modRevision: r.varint() });
+    }
+    const dedup: KvFullState["dedup"] = [];
+    for (let i = r.varint(); i > 0; i--) dedup.push([r.string(), { revision: r.varint(), result: readApplyResult(r) }]);
+    const directory = r.u8() === 1 ? { clusterId: r.string(), members: readMembers(r) } : undefined;
+    snapshot = { kind: "full", lastRevision, state: { appliedRevision: lastRevision, keys, dedup, directory } };
+  } else {
+    throw new DecodeError(`unknown snapshot tag ${tag}`);
+  }
+  r.end();
+  return snapshot;
+}
+
+export const kvSnapshotCodec = { encode: encodeKvSnapshot, decode: decodeKvSnapshot } as const;
