@@ -1,0 +1,262 @@
+// OmnimetaClient: the typed, async API over every MetadataService and ClusterService RPC.
+// Key-value calls ride the per-endpoint Session stream (mode "session", the default) or unary
+// calls (mode "unary", for one-shot tools); both run in the same retry loop (retry.ts).
+
+import { create } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
+import {
+  AddMemberRequestSchema, DeleteRequestSchema, GetRequestSchema, GetVersionRequestSchema, ListRequestSchema,
+  PutRequestSchema, ReadConsistency, RemoveMemberRequestSchema, WatchRequestSchema,
+} from "@omnimeta/proto";
+import type {
+  AddMemberResponse, DeleteResponse, GetResponse, GetVersionResponse, ListMembersResponse, ListResponse,
+  Precondition, ProvisionResponse, PutResponse, RemoveMemberResponse, StatusResponse, WatchEvent,
+  WatchLeaderResponse,
+} from "@omnimeta/proto";
+import { Connections } from "./connections.ts";
+import type { Connection } from "./connections.ts";
+import { Deadline } from "./deadline.ts";
+import { Endpoints } from "./endpoints.ts";
+import { errorFromConnect, InvalidArgumentError, ServerError } from "./errors.ts";
+import { limits } from "./limits.ts";
+import { withRetry } from "./retry.ts";
+import type { Attempt, OperationOptions, RetryPolicy } from "./retry.ts";
+import type { SessionOp, SessionResult } from "./session.ts";
+import { dedupedLeaderStream, resilientStream, resumingWatch } from "./watch.ts";
+
+export type { OperationOptions } from "./retry.ts";
+
+export interface ClientOptions {
+  /** One or more addresses (http://host:port); a comma-separated string is accepted. */
+  endpoints: string | readonly string[];
+  /** Default deadline of one operation, all retries included. */
+  timeoutMs?: number;
+  /** How key-value calls travel: pipelined on a Session stream, or one unary call each. */
+  mode?: "session" | "unary";
+  /** Learn the other members' addresses and the leader from ListMembers (default true). */
+  discover?: boolean;
+}
+
+export interface ReadOptions extends OperationOptions {
+  /** "linearizable" (default) or "serializable" (served locally, may be stale). */
+  consistency?: "linearizable" | "serializable";
+}
+
+export interface WriteOptions extends OperationOptions {
+  /** Apply only if the key exists with exactly this version. */
+  ifVersion?: bigint | number;
+  /** Apply only if the key does not exist. */
+  ifAbsent?: boolean;
+  /** The write's idempotency key; generated (crypto.randomUUID) when absent, and kept across retries. */
+  requestId?: string;
+}
+
+export interface ListOptions extends ReadOptions {
+  limit?: number;
+  pageToken?: string;
+  keysOnly?: boolean;
+}
+
+export interface WatchOptions {
+  /** Watch every key starting with `key`. */
+  prefix?: boolean;
+  /** First revision to deliver; default: changes after the revision current when the watch starts. */
+  startRevision?: bigint | number;
+  signal?: AbortSignal;
+}
+
+type ResultOf<K extends SessionOp["case"]> = Extract<SessionResult, { case: K }>["value"];
+
+export class OmnimetaClient {
+  private readonly endpointSet: Endpoints;
+  private readonly connections = new Connections();
+  private readonly timeoutMs: number;
+  private readonly mode: "session" | "unary";
+  private readonly discover: boolean;
+  private discovered = false;
+  private discovering: Promise<void> | undefined;
+
+  constructor(options: ClientOptions) {
+    const seeds = typeof options.endpoints === "string" ? options.endpoints.split(",") : options.endpoints;
+    this.endpointSet = new Endpoints(seeds.filter((s) => s.trim() !== ""));
+    this.timeoutMs = options.timeoutMs ?? limits.operationTimeoutMsDefault;
+    this.mode = options.mode ?? "session";
+    this.discover = options.discover ?? true;
+  }
+
+  /** Every address known so far (seeds, then learnt members). */
+  endpoints(): readonly string[] {
+    return this.endpointSet.all();
+  }
+
+  /** The leader's address, when known. */
+  leader(): string | undefined {
+    return this.endpointSet.leader();
+  }
+
+  // ---- MetadataService -------------------------------------------------------------------
+
+  async get(key: string, o: ReadOptions = {}): Promise<GetResponse> {
+    const req = create(GetRequestSchema, { key, consistency: consistencyOf(o.consistency) });
+    return this.kv({ case: "get", value: req }, "idempotent", o, (c, a) => c.metadata.get(req, callOptions(a)));
+  }
+
+  async getVersion(key: string, o: ReadOptions = {}): Promise<GetVersionResponse> {
+    const req = create(GetVersionRequestSchema, { key, consistency: consistencyOf(o.consistency) });
+    return this.kv({ case: "getVersion", value: req }, "idempotent", o, (c, a) => c.metadata.getVersion(req, callOptions(a)));
+  }
+
+  async put(key: string, value: Uint8Array | string, o: WriteOptions = {}): Promise<PutResponse> {
+    const bytes = typeof value === "string" ? new TextEncoder().encode(value) : value;
+    const req = create(PutRequestSchema, { key, value: bytes, precondition: preconditionOf(o), requestId: o.requestId ?? crypto.randomUUID() });
+    return this.kv({ case: "put", value: req }, "idempotent", o, (c, a) => c.metadata.put(req, callOptions(a)));
+  }
+
+  async delete(key: string, o: WriteOptions = {}): Promise<DeleteResponse> {
+    const req = create(DeleteRequestSchema, { key, precondition: preconditionOf(o), requestId: o.requestId ?? crypto.randomUUID() });
+    return this.kv({ case: "delete", value: req }, "idempotent", o, (c, a) => c.metadata.delete(req, callOptions(a)));
+  }
+
+  /** One page of keys under `prefix`; follow `nextPageToken` for the rest. */
+  async list(prefix: string, o: ListOptions = {}): Promise<ListResponse> {
+    const req = create(ListRequestSchema, {
+      prefix, limit: o.limit ?? 0, pageToken: o.pageToken ?? "", keysOnly: o.keysOnly ?? false,
+      consistency: consistencyOf(o.consistency),
+    });
+    return this.kv({ case: "list", value: req }, "idempotent", o, (c, a) => c.metadata.list(req, callOptions(a)));
+  }
+
+  /**
+   * Changes to `key` (or under it, with `prefix`) as an async iterator. It reconnects on failure
+   * and resumes after the last revision it delivered; it ends when `signal` aborts.
+   */
+  async *watch(key: string, o: WatchOptions = {}): AsyncGenerator<WatchEvent> {
+    let start = o.startRevision === undefined ? undefined : BigInt(o.startRevision);
+    if (start === undefined || start === 0n) {
+      const page = await this.list(key, { limit: 1, keysOnly: true, signal: o.signal });
+      start = page.revision + 1n;
+    }
+    const open = (a: { address: string; signal: AbortSignal }, from: bigint) =>
+      mapStream(this.connections.get(a.address).metadata.watch(
+        create(WatchRequestSchema, { key, prefix: o.prefix ?? false, startRevision: from }), { signal: a.signal }),
+        (r) => r.events);
+    yield* resumingWatch(this.endpointSet, open, start, o.signal);
+  }
+
+  // ---- ClusterService --------------------------------------------------------------------
+
+  async provision(o: OperationOptions = {}): Promise<ProvisionResponse> {
+    return this.run("idempotent", o, (c, a) => c.cluster.provision({}, callOptions(a)));
+  }
+
+  /** The status of whichever node answers (the leader when known). */
+  async status(o: OperationOptions = {}): Promise<StatusResponse> {
+    return this.run("idempotent", o, (c, a) => c.cluster.status({}, callOptions(a)));
+  }
+
+  /** The status of one node, asked once (no retries, no other node): for fan-out views. */
+  async statusOf(address: string, o: OperationOptions = {}): Promise<StatusResponse> {
+    const deadline = new Deadline(o.timeoutMs ?? this.timeoutMs, o.signal);
+    try {
+      return await this.connections.get(address).cluster.status({}, { signal: deadline.signal, timeoutMs: deadline.remainingMs() });
+    } catch (err) {
+      if (deadline.expired() && !deadline.callerAborted()) {
+        throw errorFromConnect(Object.assign(new Error(`no answer within ${deadline.timeoutMs} ms`), { code: Code.DeadlineExceeded }));
+      }
+      throw errorFromConnect(err);
+    }
+  }
+
+  async listMembers(o: OperationOptions = {}): Promise<ListMembersResponse> {
+    const res = await this.run("idempotent", o, (c, a) => c.cluster.listMembers({}, callOptions(a)), false);
+    this.endpointSet.learn(res.configuration?.members ?? [], res.leaderId);
+    this.discovered = true;
+    return res;
+  }
+
+  async addMember(address: string, o: OperationOptions = {}): Promise<AddMemberResponse> {
+    const req = create(AddMemberRequestSchema, { address });
+    return this.run("at-most-once", o, (c, a) => c.cluster.addMember(req, callOptions(a)));
+  }
+
+  /** Removes a member by node id (bigint/number) or by name (string). */
+  async removeMember(node: bigint | number | string, o: OperationOptions = {}): Promise<RemoveMemberResponse> {
+    const req = typeof node === "string"
+      ? create(RemoveMemberRequestSchema, { name: node })
+      : create(RemoveMemberRequestSchema, { nodeId: BigInt(node) });
+    return this.run("at-most-once", o, (c, a) => c.cluster.removeMember(req, callOptions(a)));
+  }
+
+  /** The current leader at once, then one item per leadership change; reconnects on failure. */
+  watchLeader(o: { signal?: AbortSignal } = {}): AsyncGenerator<WatchLeaderResponse> {
+    const stream = resilientStream(
+      this.endpointSet,
+      (a) => this.connections.get(a.address).cluster.watchLeader({}, { signal: a.signal }),
+      o.signal,
+    );
+    return dedupedLeaderStream(stream);
+  }
+
+  /** Closes every connection and Session stream; pending calls fail. */
+  close(): void {
+    this.connections.close();
+  }
+
+  // ---- plumbing ----------------------------------------------------------------------------
+
+  private async kv<K extends SessionOp["case"]>(
+    op: Extract<SessionOp, { case: K }>,
+    policy: RetryPolicy,
+    o: OperationOptions,
+    unary: (c: Connection, a: Attempt) => Promise<ResultOf<K>>,
+  ): Promise<ResultOf<K>> {
+    if (this.mode === "unary") return this.run(policy, o, unary);
+    return this.run(policy, o, async (_c, a) => {
+      const result = await this.connections.session(a.address).call(op, a.signal);
+      if (result.case !== op.case) throw new ServerError(Code.Internal, `session answered ${result.case} to ${op.case}`);
+      return result.value as ResultOf<K>;
+    });
+  }
+
+  private async run<T>(policy: RetryPolicy, o: OperationOptions, call: (c: Connection, a: Attempt) => Promise<T>, discoverAfter = true): Promise<T> {
+    const result = await withRetry(
+      this.endpointSet, policy, { ...o, defaultTimeoutMs: this.timeoutMs },
+      (a) => call(this.connections.get(a.address), a),
+      { onRoundFailed: () => this.refreshMembers() },
+    );
+    if (discoverAfter && !this.discovered) this.refreshMembers();
+    return result;
+  }
+
+  /** Learns members and leader in the background; at most one refresh at a time. */
+  private refreshMembers(): void {
+    if (!this.discover || this.discovering) return;
+    this.discovered = true;
+    this.discovering = this.listMembers({ timeoutMs: limits.attemptTimeoutMsMax })
+      .then(() => undefined, () => undefined)
+      .finally(() => (this.discovering = undefined));
+  }
+}
+
+function callOptions(a: Attempt): { signal: AbortSignal; timeoutMs: number } {
+  return { signal: a.signal, timeoutMs: Math.max(1, Math.floor(a.timeoutMs)) };
+}
+
+function consistencyOf(c: ReadOptions["consistency"]): ReadConsistency {
+  return c === "serializable" ? ReadConsistency.SERIALIZABLE : ReadConsistency.LINEARIZABLE;
+}
+
+function preconditionOf(o: WriteOptions): Precondition | undefined {
+  if (o.ifAbsent && o.ifVersion !== undefined) {
+    throw new InvalidArgumentError(Code.InvalidArgument, "ifAbsent and ifVersion exclude each other");
+  }
+  if (o.ifAbsent) return { $typeName: "omnimeta.v1.Precondition", condition: { case: "doesNotExist", value: true } };
+  if (o.ifVersion !== undefined) {
+    return { $typeName: "omnimeta.v1.Precondition", condition: { case: "matchesVersion", value: BigInt(o.ifVersion) } };
+  }
+  return undefined;
+}
+
+async function* mapStream<T, U>(source: AsyncIterable<T>, f: (t: T) => U): AsyncGenerator<U> {
+  for await (const item of source) yield f(item);
+}

@@ -1,0 +1,69 @@
+// One HTTP/2 connection per endpoint (gRPC protocol), with its service clients and its
+// Session stream. close() tears every connection down so a process can exit.
+
+import { createClient } from "@connectrpc/connect";
+import type { Client } from "@connectrpc/connect";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { ClusterService, MetadataService } from "@omnimeta/proto";
+import { limits } from "./limits.ts";
+import { SessionStream } from "./session.ts";
+
+export interface Connection {
+  readonly address: string;
+  readonly metadata: Client<typeof MetadataService>;
+  readonly cluster: Client<typeof ClusterService>;
+}
+
+interface Entry extends Connection {
+  readonly manager: Http2SessionManager;
+  session: SessionStream | undefined;
+}
+
+export class Connections {
+  private readonly entries = new Map<string, Entry>();
+  private closed = false;
+
+  get(address: string): Connection {
+    return this.entry(address);
+  }
+
+  /** The open Session stream to `address`, opening a new one if there is none or it broke. */
+  session(address: string): SessionStream {
+    const entry = this.entry(address);
+    if (entry.session === undefined || entry.session.isBroken()) {
+      entry.session = new SessionStream(address, entry.metadata);
+    }
+    return entry.session;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const entry of this.entries.values()) {
+      entry.session?.close();
+      entry.manager.abort();
+    }
+    this.entries.clear();
+  }
+
+  private entry(address: string): Entry {
+    if (this.closed) throw new Error("client is closed");
+    let entry = this.entries.get(address);
+    if (entry === undefined) {
+      const manager = new Http2SessionManager(address, {
+        pingIntervalMs: limits.pingIntervalMs,
+        pingTimeoutMs: limits.pingTimeoutMs,
+        idleConnectionTimeoutMs: limits.idleConnectionTimeoutMs,
+      });
+      const transport = createGrpcTransport({ baseUrl: address, sessionManager: manager });
+      entry = {
+        address,
+        manager,
+        metadata: createClient(MetadataService, transport),
+        cluster: createClient(ClusterService, transport),
+        session: undefined,
+      };
+      this.entries.set(address, entry);
+    }
+    return entry;
+  }
+}

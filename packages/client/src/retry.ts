@@ -1,0 +1,91 @@
+// The retry loop every operation runs in: pick an endpoint (leader first), try within a slice
+// of the deadline, follow leader hints, round-robin on connection failures, back off with
+// jitter, and give up with DeadlineExceededError when the deadline passes.
+
+import { Code } from "@connectrpc/connect";
+import { backoffDelayMs } from "./backoff.ts";
+import { Deadline } from "./deadline.ts";
+import type { Endpoints } from "./endpoints.ts";
+import { CanceledError, DeadlineExceededError, errorFromConnect, UnavailableError } from "./errors.ts";
+import type { OmnimetaError } from "./errors.ts";
+import { limits } from "./limits.ts";
+
+/**
+ * "idempotent": reads, and writes that carry a request id — safe to re-send after any
+ * transport failure. "at-most-once": re-sent only when it surely was not applied (refused
+ * connection, or the server said UNAVAILABLE).
+ */
+export type RetryPolicy = "idempotent" | "at-most-once";
+
+export interface OperationOptions {
+  /** The deadline of the whole operation, all attempts included. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface Attempt {
+  address: string;
+  /** Fires when this attempt's slice of the deadline is used up, or the operation ends. */
+  signal: AbortSignal;
+  timeoutMs: number;
+}
+
+export interface RetryHooks {
+  /** Called when a full round over the known endpoints failed: a chance to learn more of them. */
+  onRoundFailed?: () => void;
+  random?: () => number;
+}
+
+export async function withRetry<T>(
+  endpoints: Endpoints,
+  policy: RetryPolicy,
+  options: OperationOptions & { defaultTimeoutMs: number },
+  attempt: (a: Attempt) => Promise<T>,
+  hooks: RetryHooks = {},
+): Promise<T> {
+  const deadline = new Deadline(options.timeoutMs ?? options.defaultTimeoutMs, options.signal);
+  let retryCount = 0;
+  let hintFollows = 0;
+  let lastError: OmnimetaError | undefined;
+  for (;;) {
+    if (deadline.callerAborted()) throw new CanceledError(Code.Canceled, "operation canceled", { cause: options.signal?.reason });
+    if (deadline.expired()) throw deadlineError(deadline, lastError);
+    const address = endpoints.preferred();
+    const timeoutMs = Math.min(deadline.remainingMs(), limits.attemptTimeoutMsMax);
+    const signal = deadline.attemptSignal(timeoutMs);
+    try {
+      return await attempt({ address, signal, timeoutMs });
+    } catch (raw) {
+      if (deadline.callerAborted()) throw new CanceledError(Code.Canceled, "operation canceled", { cause: options.signal?.reason });
+      const err = signal.aborted ? attemptTimedOut(address, timeoutMs, raw) : errorFromConnect(raw);
+      if (!retryable(err, policy, signal.aborted)) throw err;
+      lastError = err;
+      const hint = err instanceof UnavailableError ? err.leaderHint : undefined;
+      if (hint && endpoints.setLeader(hint.leaderAddress) && hintFollows < limits.hintFollowsWithoutBackoffMax) {
+        hintFollows++;
+        continue;
+      }
+      hintFollows = 0;
+      if (!hint) {
+        endpoints.markFailed(address);
+        if (endpoints.wrapped()) hooks.onRoundFailed?.();
+      }
+      await deadline.sleep(backoffDelayMs(retryCount++, { random: hooks.random }));
+    }
+  }
+}
+
+function retryable(err: OmnimetaError, policy: RetryPolicy, attemptTimedOut: boolean): boolean {
+  if (!(err instanceof UnavailableError || err instanceof DeadlineExceededError)) return false;
+  if (policy === "idempotent") return true;
+  return !attemptTimedOut && err instanceof UnavailableError && err.kind !== "connection-lost";
+}
+
+function attemptTimedOut(address: string, timeoutMs: number, cause: unknown): OmnimetaError {
+  return new DeadlineExceededError(Code.DeadlineExceeded, `no answer from ${address} within ${Math.round(timeoutMs)} ms`, { cause });
+}
+
+function deadlineError(deadline: Deadline, last: OmnimetaError | undefined): DeadlineExceededError {
+  const why = last ? `; last error: ${last.message}` : "";
+  return new DeadlineExceededError(Code.DeadlineExceeded, `deadline of ${deadline.timeoutMs} ms exceeded${why}`, { cause: last });
+}
