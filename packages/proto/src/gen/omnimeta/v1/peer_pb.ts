@@ -6,7 +6,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Configuration } from "./cluster_pb.ts";
+import type { Configuration, NodeState } from "./cluster_pb.ts";
 import { file_omnimeta_v1_cluster } from "./cluster_pb.ts";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file omnimeta/v1/peer.proto.
  */
 export const file_omnimeta_v1_peer: GenFile = /*@__PURE__*/
-  fileDesc("ChZvbW5pbWV0YS92MS9wZWVyLnByb3RvEgtvbW5pbWV0YS52MSJRCg9FeGNoYW5nZVJlcXVlc3QSEgoKY2x1c3Rlcl9pZBgBIAEoCRIMCgRmcm9tGAIgASgEEgoKAnRvGAMgASgEEhAKCG1lc3NhZ2VzGAQgAygMIhIKEEV4Y2hhbmdlUmVzcG9uc2UiVAoLSm9pblJlcXVlc3QSEgoKY2x1c3Rlcl9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEg8KB2FkZHJlc3MYAyABKAkSEgoKc3RvcmFnZV9pZBgEIAEoCSJmCgxKb2luUmVzcG9uc2USMQoNY29uZmlndXJhdGlvbhgBIAEoCzIaLm9tbmltZXRhLnYxLkNvbmZpZ3VyYXRpb24SDwoHbm9kZV9pZBgCIAEoBBISCgpjbHVzdGVyX2lkGAMgASgJIhEKD0lkZW50aWZ5UmVxdWVzdCJqChBJZGVudGlmeVJlc3BvbnNlEgwKBG5hbWUYASABKAkSDwoHYWRkcmVzcxgCIAEoCRISCgpzdG9yYWdlX2lkGAMgASgJEhIKCmNsdXN0ZXJfaWQYBCABKAkSDwoHbm9kZV9pZBgFIAEoBCI4ChFGZXRjaFN0YXRlUmVxdWVzdBISCgpjbHVzdGVyX2lkGAEgASgJEg8KB25vZGVfaWQYAiABKAQiMQoSRmV0Y2hTdGF0ZVJlc3BvbnNlEg0KBWNodW5rGAEgASgMEgwKBGxhc3QYAiABKAgyrwIKC1BlZXJTZXJ2aWNlEkkKCEV4Y2hhbmdlEhwub21uaW1ldGEudjEuRXhjaGFuZ2VSZXF1ZXN0Gh0ub21uaW1ldGEudjEuRXhjaGFuZ2VSZXNwb25zZSgBEjsKBEpvaW4SGC5vbW5pbWV0YS52MS5Kb2luUmVxdWVzdBoZLm9tbmltZXRhLnYxLkpvaW5SZXNwb25zZRJHCghJZGVudGlmeRIcLm9tbmltZXRhLnYxLklkZW50aWZ5UmVxdWVzdBodLm9tbmltZXRhLnYxLklkZW50aWZ5UmVzcG9uc2USTwoKRmV0Y2hTdGF0ZRIeLm9tbmltZXRhLnYxLkZldGNoU3RhdGVSZXF1ZXN0Gh8ub21uaW1ldGEudjEuRmV0Y2hTdGF0ZVJlc3BvbnNlMAFiBnByb3RvMw", [file_omnimeta_v1_cluster]);
+  fileDesc("ChZvbW5pbWV0YS92MS9wZWVyLnByb3RvEgtvbW5pbWV0YS52MSJRCg9FeGNoYW5nZVJlcXVlc3QSEgoKY2x1c3Rlcl9pZBgBIAEoCRIMCgRmcm9tGAIgASgEEgoKAnRvGAMgASgEEhAKCG1lc3NhZ2VzGAQgAygMIhIKEEV4Y2hhbmdlUmVzcG9uc2UidAoVQ29uZmlndXJhdGlvbk1ldGFkYXRhEhIKCmNsdXN0ZXJfaWQYASABKAkSMQoNY29uZmlndXJhdGlvbhgCIAEoCzIaLm9tbmltZXRhLnYxLkNvbmZpZ3VyYXRpb24SFAoMbmV4dF9ub2RlX2lkGAMgASgEIlQKC0pvaW5SZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIPCgdhZGRyZXNzGAMgASgJEhIKCnN0b3JhZ2VfaWQYBCABKAkihgEKDEpvaW5SZXNwb25zZRIxCg1jb25maWd1cmF0aW9uGAEgASgLMhoub21uaW1ldGEudjEuQ29uZmlndXJhdGlvbhIPCgdub2RlX2lkGAIgASgEEhIKCmNsdXN0ZXJfaWQYAyABKAkSHgoWY29uZmlndXJhdGlvbl9tZXRhZGF0YRgEIAEoDCIRCg9JZGVudGlmeVJlcXVlc3QikQEKEElkZW50aWZ5UmVzcG9uc2USDAoEbmFtZRgBIAEoCRIPCgdhZGRyZXNzGAIgASgJEhIKCnN0b3JhZ2VfaWQYAyABKAkSEgoKY2x1c3Rlcl9pZBgEIAEoCRIPCgdub2RlX2lkGAUgASgEEiUKBXN0YXRlGAYgASgOMhYub21uaW1ldGEudjEuTm9kZVN0YXRlImcKDEFkbWl0UmVxdWVzdBISCgpjbHVzdGVyX2lkGAEgASgJEg8KB25vZGVfaWQYAiABKAQSEgoKc3RvcmFnZV9pZBgDIAEoCRIeChZjb25maWd1cmF0aW9uX21ldGFkYXRhGAQgASgMIg8KDUFkbWl0UmVzcG9uc2UyngIKC1BlZXJTZXJ2aWNlEkkKCEV4Y2hhbmdlEhwub21uaW1ldGEudjEuRXhjaGFuZ2VSZXF1ZXN0Gh0ub21uaW1ldGEudjEuRXhjaGFuZ2VSZXNwb25zZSgBEjsKBEpvaW4SGC5vbW5pbWV0YS52MS5Kb2luUmVxdWVzdBoZLm9tbmltZXRhLnYxLkpvaW5SZXNwb25zZRJHCghJZGVudGlmeRIcLm9tbmltZXRhLnYxLklkZW50aWZ5UmVxdWVzdBodLm9tbmltZXRhLnYxLklkZW50aWZ5UmVzcG9uc2USPgoFQWRtaXQSGS5vbW5pbWV0YS52MS5BZG1pdFJlcXVlc3QaGi5vbW5pbWV0YS52MS5BZG1pdFJlc3BvbnNlYgZwcm90bzM", [file_omnimeta_v1_cluster]);
 
 /**
  * A batch of consensus messages from one node to another, sent on a long-lived stream.
@@ -38,7 +38,7 @@ export type ExchangeRequest = Message<"omnimeta.v1.ExchangeRequest"> & {
   to: bigint;
 
   /**
-   * The encoded core messages (see packages/server/src/peer/codec.ts).
+   * Each element is one versioned batch of encoded core messages (see packages/server/src/peer/codec.ts).
    *
    * @generated from field: repeated bytes messages = 4;
    */
@@ -66,10 +66,44 @@ export const ExchangeResponseSchema: GenMessage<ExchangeResponse> = /*@__PURE__*
   messageDesc(file_omnimeta_v1_peer, 1);
 
 /**
+ * What a StopSign (and configuration 1) carries besides the node ids: the cluster id and who the
+ * members are. Persisted with the configuration, so every node can route to every other.
+ *
+ * @generated from message omnimeta.v1.ConfigurationMetadata
+ */
+export type ConfigurationMetadata = Message<"omnimeta.v1.ConfigurationMetadata"> & {
+  /**
+   * @generated from field: string cluster_id = 1;
+   */
+  clusterId: string;
+
+  /**
+   * @generated from field: omnimeta.v1.Configuration configuration = 2;
+   */
+  configuration?: Configuration | undefined;
+
+  /**
+   * Node ids are never reused: the next one assigned is at least this.
+   *
+   * @generated from field: uint64 next_node_id = 3;
+   */
+  nextNodeId: bigint;
+};
+
+/**
+ * Describes the message omnimeta.v1.ConfigurationMetadata.
+ * Use `create(ConfigurationMetadataSchema)` to create a new message.
+ */
+export const ConfigurationMetadataSchema: GenMessage<ConfigurationMetadata> = /*@__PURE__*/
+  messageDesc(file_omnimeta_v1_peer, 2);
+
+/**
  * @generated from message omnimeta.v1.JoinRequest
  */
 export type JoinRequest = Message<"omnimeta.v1.JoinRequest"> & {
   /**
+   * Empty when the joiner belongs to no cluster yet.
+   *
    * @generated from field: string cluster_id = 1;
    */
   clusterId: string;
@@ -95,7 +129,7 @@ export type JoinRequest = Message<"omnimeta.v1.JoinRequest"> & {
  * Use `create(JoinRequestSchema)` to create a new message.
  */
 export const JoinRequestSchema: GenMessage<JoinRequest> = /*@__PURE__*/
-  messageDesc(file_omnimeta_v1_peer, 2);
+  messageDesc(file_omnimeta_v1_peer, 3);
 
 /**
  * @generated from message omnimeta.v1.JoinResponse
@@ -115,6 +149,13 @@ export type JoinResponse = Message<"omnimeta.v1.JoinResponse"> & {
    * @generated from field: string cluster_id = 3;
    */
   clusterId: string;
+
+  /**
+   * The encoded ConfigurationMetadata of the configuration that includes the joiner (StopSign metadata).
+   *
+   * @generated from field: bytes configuration_metadata = 4;
+   */
+  configurationMetadata: Uint8Array;
 };
 
 /**
@@ -122,7 +163,7 @@ export type JoinResponse = Message<"omnimeta.v1.JoinResponse"> & {
  * Use `create(JoinResponseSchema)` to create a new message.
  */
 export const JoinResponseSchema: GenMessage<JoinResponse> = /*@__PURE__*/
-  messageDesc(file_omnimeta_v1_peer, 3);
+  messageDesc(file_omnimeta_v1_peer, 4);
 
 /**
  * @generated from message omnimeta.v1.IdentifyRequest
@@ -135,7 +176,7 @@ export type IdentifyRequest = Message<"omnimeta.v1.IdentifyRequest"> & {
  * Use `create(IdentifyRequestSchema)` to create a new message.
  */
 export const IdentifyRequestSchema: GenMessage<IdentifyRequest> = /*@__PURE__*/
-  messageDesc(file_omnimeta_v1_peer, 4);
+  messageDesc(file_omnimeta_v1_peer, 5);
 
 /**
  * @generated from message omnimeta.v1.IdentifyResponse
@@ -165,6 +206,11 @@ export type IdentifyResponse = Message<"omnimeta.v1.IdentifyResponse"> & {
    * @generated from field: uint64 node_id = 5;
    */
   nodeId: bigint;
+
+  /**
+   * @generated from field: omnimeta.v1.NodeState state = 6;
+   */
+  state: NodeState;
 };
 
 /**
@@ -172,12 +218,14 @@ export type IdentifyResponse = Message<"omnimeta.v1.IdentifyResponse"> & {
  * Use `create(IdentifyResponseSchema)` to create a new message.
  */
 export const IdentifyResponseSchema: GenMessage<IdentifyResponse> = /*@__PURE__*/
-  messageDesc(file_omnimeta_v1_peer, 5);
+  messageDesc(file_omnimeta_v1_peer, 6);
 
 /**
- * @generated from message omnimeta.v1.FetchStateRequest
+ * Tells a node it was made a member (by AddMember): it installs the configuration and catches up.
+ *
+ * @generated from message omnimeta.v1.AdmitRequest
  */
-export type FetchStateRequest = Message<"omnimeta.v1.FetchStateRequest"> & {
+export type AdmitRequest = Message<"omnimeta.v1.AdmitRequest"> & {
   /**
    * @generated from field: string cluster_id = 1;
    */
@@ -187,45 +235,45 @@ export type FetchStateRequest = Message<"omnimeta.v1.FetchStateRequest"> & {
    * @generated from field: uint64 node_id = 2;
    */
   nodeId: bigint;
+
+  /**
+   * @generated from field: string storage_id = 3;
+   */
+  storageId: string;
+
+  /**
+   * @generated from field: bytes configuration_metadata = 4;
+   */
+  configurationMetadata: Uint8Array;
 };
 
 /**
- * Describes the message omnimeta.v1.FetchStateRequest.
- * Use `create(FetchStateRequestSchema)` to create a new message.
+ * Describes the message omnimeta.v1.AdmitRequest.
+ * Use `create(AdmitRequestSchema)` to create a new message.
  */
-export const FetchStateRequestSchema: GenMessage<FetchStateRequest> = /*@__PURE__*/
-  messageDesc(file_omnimeta_v1_peer, 6);
-
-/**
- * One chunk of the state a joiner lacks; the last chunk has last = true.
- *
- * @generated from message omnimeta.v1.FetchStateResponse
- */
-export type FetchStateResponse = Message<"omnimeta.v1.FetchStateResponse"> & {
-  /**
-   * @generated from field: bytes chunk = 1;
-   */
-  chunk: Uint8Array;
-
-  /**
-   * @generated from field: bool last = 2;
-   */
-  last: boolean;
-};
-
-/**
- * Describes the message omnimeta.v1.FetchStateResponse.
- * Use `create(FetchStateResponseSchema)` to create a new message.
- */
-export const FetchStateResponseSchema: GenMessage<FetchStateResponse> = /*@__PURE__*/
+export const AdmitRequestSchema: GenMessage<AdmitRequest> = /*@__PURE__*/
   messageDesc(file_omnimeta_v1_peer, 7);
+
+/**
+ * @generated from message omnimeta.v1.AdmitResponse
+ */
+export type AdmitResponse = Message<"omnimeta.v1.AdmitResponse"> & {
+};
+
+/**
+ * Describes the message omnimeta.v1.AdmitResponse.
+ * Use `create(AdmitResponseSchema)` to create a new message.
+ */
+export const AdmitResponseSchema: GenMessage<AdmitResponse> = /*@__PURE__*/
+  messageDesc(file_omnimeta_v1_peer, 8);
 
 /**
  * @generated from service omnimeta.v1.PeerService
  */
 export const PeerService: GenService<{
   /**
-   * Consensus traffic: one long-lived stream per directed pair of nodes.
+   * Consensus traffic: one long-lived stream per directed pair of nodes. The state a joiner lacks
+   * travels here too, in capped chunks (the core's CatchUp messages).
    *
    * @generated from rpc omnimeta.v1.PeerService.Exchange
    */
@@ -235,6 +283,8 @@ export const PeerService: GenService<{
     output: typeof ExchangeResponseSchema;
   },
   /**
+   * Asks to be added to the cluster; a non-leader passes it to the leader.
+   *
    * @generated from rpc omnimeta.v1.PeerService.Join
    */
   join: {
@@ -251,12 +301,12 @@ export const PeerService: GenService<{
     output: typeof IdentifyResponseSchema;
   },
   /**
-   * @generated from rpc omnimeta.v1.PeerService.FetchState
+   * @generated from rpc omnimeta.v1.PeerService.Admit
    */
-  fetchState: {
-    methodKind: "server_streaming";
-    input: typeof FetchStateRequestSchema;
-    output: typeof FetchStateResponseSchema;
+  admit: {
+    methodKind: "unary";
+    input: typeof AdmitRequestSchema;
+    output: typeof AdmitResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_omnimeta_v1_peer, 0);
