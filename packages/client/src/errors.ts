@@ -122,7 +122,7 @@ export function errorFromConnect(err: unknown): OmnimetaError {
   const net = networkCause(ce);
   const message = ce.rawMessage;
   if (ce.code === Code.Unavailable && net !== undefined) {
-    return new UnavailableError(`cannot connect: ${message}`, "connect", undefined, { cause: ce });
+    return new UnavailableError(`cannot connect: ${message.replace(/^\[\w+\]\s*/, "")}`, "connect", undefined, { cause: ce });
   }
   const brokenStream = net !== undefined || transportMessage.test(message);
   if (brokenStream && (ce.code === Code.Aborted || ce.code === Code.Internal || ce.code === Code.Unknown || ce.code === Code.Canceled)) {

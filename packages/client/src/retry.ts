@@ -52,6 +52,7 @@ export async function withRetry<T>(
     if (deadline.expired()) throw deadlineError(deadline, lastError);
     const address = endpoints.preferred();
     const timeoutMs = Math.min(deadline.remainingMs(), limits.attemptTimeoutMsMax);
+    if (timeoutMs < 1) throw deadlineError(deadline, lastError);
     const signal = deadline.attemptSignal(timeoutMs);
     try {
       return await attempt({ address, signal, timeoutMs });
@@ -59,7 +60,7 @@ export async function withRetry<T>(
       if (deadline.callerAborted()) throw new CanceledError(Code.Canceled, "operation canceled", { cause: options.signal?.reason });
       const err = signal.aborted ? attemptTimedOut(address, timeoutMs, raw) : errorFromConnect(raw);
       if (!retryable(err, policy, signal.aborted)) throw err;
-      lastError = err;
+      if (lastError === undefined || !deadline.expired()) lastError = err;
       const hint = err instanceof UnavailableError ? err.leaderHint : undefined;
       if (hint && endpoints.setLeader(hint.leaderAddress) && hintFollows < limits.hintFollowsWithoutBackoffMax) {
         hintFollows++;

@@ -1,2 +1,4 @@
-// placeholder: replaced by the package's real entry point
-export {};
+// @omnimeta/ctl as a library: the command tree and the error-to-exit-code mapping (for tests and embedding).
+export { buildProgram } from "./program.ts";
+export { exitCodeFor, renderError, ExitCode, UsageError } from "./errors.ts";
+export type { Io } from "./context.ts";

@@ -1,0 +1,73 @@
+// What every command runs with: the resolved global options, the output streams, the colour
+// decision, the interrupt signal (Ctrl-C) and the client, made on first use and closed after.
+
+import { Chalk } from "chalk";
+import type { ChalkInstance } from "chalk";
+import { OmnimetaClient } from "@omnimeta/client";
+import { renderJson } from "./render/json.ts";
+import { UsageError } from "./errors.ts";
+
+/** The default addresses: the cluster `npm start` runs. */
+export const defaultAddresses = "http://127.0.0.1:7001,http://127.0.0.1:7002,http://127.0.0.1:7003";
+export const defaultTimeoutMs = 10_000;
+
+export interface OutputStream {
+  write(chunk: string | Uint8Array): boolean;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+/** The process around the CLI, injected so that main.ts alone touches `process`. */
+export interface Io {
+  stdout: OutputStream;
+  stderr: OutputStream;
+  stdin: AsyncIterable<Uint8Array | string>;
+  env: Record<string, string | undefined>;
+  /** Fires on Ctrl-C: streaming commands (watch, bench) stop and exit 0. */
+  interrupt: AbortSignal;
+  /** Milliseconds since the epoch (injected for the leader-watch clock). */
+  now: () => number;
+}
+
+export interface GlobalOptions {
+  address?: string;
+  json?: boolean;
+  timeout?: number;
+  color?: boolean;
+}
+
+export class Context {
+  readonly io: Io;
+  readonly addresses: string[];
+  readonly json: boolean;
+  readonly timeoutMs: number;
+  readonly chalk: ChalkInstance;
+  private readonly clients: OmnimetaClient[] = [];
+
+  constructor(options: GlobalOptions, io: Io) {
+    this.io = io;
+    const raw = options.address ?? io.env.CTL_ADDRESS ?? defaultAddresses;
+    this.addresses = raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
+    if (this.addresses.length === 0) throw new UsageError("--address needs at least one URL");
+    this.json = options.json ?? false;
+    this.timeoutMs = options.timeout ?? defaultTimeoutMs;
+    const color = options.color !== false && io.stdout.isTTY === true && io.env.NO_COLOR === undefined;
+    this.chalk = new Chalk({ level: color ? 1 : 0 });
+  }
+
+  /** A client over the --address list; "unary" for one-shot commands, "session" for load. */
+  client(mode: "unary" | "session" = "unary"): OmnimetaClient {
+    const client = new OmnimetaClient({ endpoints: this.addresses, timeoutMs: this.timeoutMs, mode });
+    this.clients.push(client);
+    return client;
+  }
+
+  /** Writes the view as JSON when --json, else the human text made by `human`. */
+  emit<V>(view: V, human: (view: V) => string): void {
+    this.io.stdout.write(this.json ? renderJson(view) : human(view));
+  }
+
+  close(): void {
+    for (const c of this.clients.splice(0)) c.close();
+  }
+}

@@ -1,0 +1,48 @@
+// The ctl command tree: global options, the command groups (one file each), help with examples.
+// Parsing errors throw (exitOverride) so that main.ts alone turns them into exit codes.
+
+import { Command, Option } from "commander";
+import type { Io } from "./context.ts";
+import { defaultAddresses, defaultTimeoutMs } from "./context.ts";
+import { parsePositiveInt, withExamples } from "./command-kit.ts";
+import { renderError } from "./errors.ts";
+import { CommanderError } from "commander";
+import { registerCluster } from "./commands/cluster.ts";
+import { registerMetadata } from "./commands/metadata.ts";
+import { registerMembers } from "./commands/members.ts";
+import { registerLeader } from "./commands/leader.ts";
+import { registerBench } from "./commands/bench.ts";
+
+export function buildProgram(io: Io, json: boolean): Command {
+  const program = new Command("ctl")
+    .description("the omnimeta admin CLI: provision, inspect and use a cluster")
+    .addOption(new Option("--address <urls>", "comma-separated node URLs").env("CTL_ADDRESS").default(defaultAddresses))
+    .option("--json", "machine-readable output: one JSON object per result (per line for watches)")
+    .option("--timeout <ms>", "deadline of each request, retries included", parsePositiveInt, defaultTimeoutMs)
+    .option("--no-color", "no colour (also off when stdout is not a terminal)")
+    .showSuggestionAfterError(true);
+  withExamples(program, [
+    "ctl cluster provision",
+    "ctl metadata put greeting hello",
+    "ctl metadata get greeting",
+    "ctl --json cluster status",
+    "CTL_ADDRESS=http://10.0.0.1:7001 ctl members list",
+  ]);
+  registerCluster(program, io);
+  registerMetadata(program, io);
+  registerMembers(program, io);
+  registerLeader(program, io);
+  registerBench(program, io);
+  configureTree(program, io, json);
+  return program;
+}
+
+/** Every command: throw instead of exiting, write through io, and report usage errors our way. */
+function configureTree(cmd: Command, io: Io, json: boolean): void {
+  cmd.exitOverride().configureOutput({
+    writeOut: (s) => void io.stdout.write(s),
+    writeErr: (s) => void io.stderr.write(s),
+    outputError: (s, write) => write(renderError(new CommanderError(2, "usage", s.trim()), json)),
+  });
+  for (const sub of cmd.commands) configureTree(sub, io, json);
+}
