@@ -1,0 +1,398 @@
+// The hot path (DESIGN §3a): one OmniPaxos core driven from one event loop. Inputs (peer batches,
+// proposals, reads, ticks) go into the core synchronously; one flush per event-loop turn then
+//   1. takes the core's outgoing messages, 2. applies newly decided entries to the KV state machine,
+//   3. commits everything staged in ONE SQLite transaction (one fsync), 4. sends the messages batched
+//   per peer, 5. answers the clients whose entries were applied and the reads whose barrier passed.
+// Nothing leaves the node before the commit it depends on.
+
+import { Code } from "@connectrpc/connect";
+import type { Message, OmniPaxos } from "@omnimeta/omnipaxos";
+import { ProposalError } from "@omnimeta/omnipaxos";
+import type { Command } from "../state-machine/command.ts";
+import type { KvStateMachine } from "../state-machine/kv-state-machine.ts";
+import type { KvSnapshot } from "../state-machine/kv-snapshot.ts";
+import type { ApplyResult, WatchEvent } from "../state-machine/kv-types.ts";
+import type { Limits } from "../limits.ts";
+import type { Logger } from "../log.ts";
+import type { ServerMetrics } from "../metrics.ts";
+import type { UnsafeFlags } from "../unsafe.ts";
+import { OpError, resourceExhausted, unavailable, type LeaderHintInfo } from "../rpc/op-error.ts";
+
+export type CoreMessage = Message<Command, KvSnapshot>;
+export type Core = OmniPaxos<Command, KvSnapshot>;
+
+/** Entries applied per pass of the apply loop (bounds one read from the log). */
+const applyChunkEntries = 4096;
+/** ack-before-fsync (unsafe): how long staged writes wait for their commit. */
+const lazyCommitMs = 200;
+
+interface Waiter<R> {
+  resolve: (r: R) => void;
+  reject: (e: OpError) => void;
+  timer: NodeJS.Timeout;
+}
+
+export interface ReplicaHooks {
+  /** Makes everything staged durable: one transaction, one fsync. */
+  commit(): void;
+  /** Sends one peer its batch of messages (already durable). */
+  send(to: number, messages: CoreMessage[]): void;
+  /** Events of the entries applied and committed in a flush (for watches). */
+  committed(events: WatchEvent[]): void;
+  /** Called after a flush in which leader, configuration or removal changed. */
+  changed(): void;
+  /** Where the leader is, for UNAVAILABLE answers. */
+  leaderHint(): LeaderHintInfo | undefined;
+  /** A broken invariant or a failed commit: the node must stop. */
+  fatal(e: unknown): void;
+}
+
+export class Replica {
+  private scheduled = false;
+  private inputCount = 0;
+  private readonly proposals = new Map<string, Array<Waiter<ApplyResult>>>();
+  private proposalCount = 0;
+  private readonly reads = new Map<number, Waiter<number>>();
+  /** Reads whose quorum round passed, waiting for applied >= idx (ascending idx). */
+  private readyReads: Array<{ idx: number; waiter: Waiter<number> }> = [];
+  private nextReadToken = 1;
+  private lastLeader = 0;
+  private lastConfigurationId = 0;
+  private lastRemoved = false;
+  private lazyCommit: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    readonly core: Core,
+    readonly machine: KvStateMachine,
+    private readonly selfId: number,
+    private readonly hooks: ReplicaHooks,
+    private readonly limits: Limits,
+    private readonly unsafe: UnsafeFlags,
+    private readonly metrics: ServerMetrics,
+    private readonly logger: Logger,
+  ) {
+    this.lastConfigurationId = core.getConfiguration().configurationId;
+  }
+
+  get appliedRevision(): number {
+    return this.machine.appliedRevision;
+  }
+
+  leaderId(): number {
+    return this.core.getCurrentLeader() ?? 0;
+  }
+
+  isLeader(): boolean {
+    return this.leaderId() === this.selfId;
+  }
+
+  // ---- inputs ----
+
+  handleMessages(messages: readonly CoreMessage[]): void {
+    if (this.stopped) return;
+    for (const m of messages) this.core.handleIncoming(m);
+    this.input();
+  }
+
+  tick(): void {
+    if (this.stopped) return;
+    this.core.tick();
+    this.input();
+  }
+
+  /** Proposes a write at the leader; resolves with its apply result once applied and durable. */
+  propose(command: Command & { requestId: string }): Promise<ApplyResult> {
+    if (this.stopped) return Promise.reject(unavailable("node is shutting down"));
+    if (!this.isLeader()) return Promise.reject(unavailable("not the leader", this.hooks.leaderHint()));
+    if (this.proposalCount >= this.limits.pendingRequestsMax) {
+      return Promise.reject(resourceExhausted(`too many pending writes (${this.limits.pendingRequestsMax})`));
+    }
+    try {
+      this.core.append(command);
+    } catch (e) {
+      return Promise.reject(proposalFailure(e, this.hooks.leaderHint()));
+    }
+    const p = new Promise<ApplyResult>((resolve, reject) => {
+      const waiter: Waiter<ApplyResult> = {
+        resolve,
+        reject,
+        timer: setTimeout(() => this.expireProposal(command.requestId, waiter), this.limits.requestTimeoutMs),
+      };
+      const list = this.proposals.get(command.requestId);
+      if (list) list.push(waiter);
+      else this.proposals.set(command.requestId, [waiter]);
+      this.proposalCount++;
+    });
+    this.input();
+    return p;
+  }
+
+  /**
+   * Linearizable read barrier at the leader (read-index): resolves with the applied revision once the
+   * leader confirmed its leadership with a quorum round started after this call and applied every slot
+   * below the read index. Concurrent reads share one round.
+   */
+  readBarrier(): Promise<number> {
+    if (this.stopped) return Promise.reject(unavailable("node is shutting down"));
+    if (!this.isLeader()) return Promise.reject(unavailable("not the leader", this.hooks.leaderHint()));
+    if (this.reads.size + this.readyReads.length >= this.limits.pendingRequestsMax) {
+      return Promise.reject(resourceExhausted(`too many pending reads (${this.limits.pendingRequestsMax})`));
+    }
+    const token = this.nextReadToken++;
+    try {
+      this.core.readIndex(token);
+    } catch (e) {
+      return Promise.reject(proposalFailure(e, this.hooks.leaderHint()));
+    }
+    const p = new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.reads.delete(token);
+        reject(unavailable(`read barrier did not complete within ${this.limits.requestTimeoutMs} ms`, this.hooks.leaderHint()));
+      }, this.limits.requestTimeoutMs);
+      this.reads.set(token, { resolve, reject, timer });
+    });
+    this.input();
+    return p;
+  }
+
+  private input(): void {
+    this.inputCount++;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Runs a flush now if one is due (used before shutting down). */
+  flushNow(): void {
+    if (this.scheduled) this.flush();
+  }
+
+  // ---- the flush: take, apply, commit, send, answer ----
+
+  private flush(): void {
+    this.scheduled = false;
+    if (this.stopped) return;
+    const started = performance.now();
+    this.metrics.flushInputs.observe(this.inputCount);
+    this.inputCount = 0;
+    let outgoing: CoreMessage[];
+    let results: Array<[string, ApplyResult]>;
+    let events: WatchEvent[];
+    try {
+      outgoing = this.core.takeOutgoingMessages();
+      results = this.applyDecided();
+      events = this.machine.takeEvents();
+      if (this.unsafe.ackBeforeFsync) this.scheduleLazyCommit();
+      else this.commit();
+    } catch (e) {
+      this.hooks.fatal(e);
+      return;
+    }
+    this.send(outgoing);
+    this.answer(results);
+    this.hooks.committed(events);
+    this.observeChanges();
+    this.metrics.flushSeconds.observe((performance.now() - started) / 1000);
+  }
+
+  private commit(): void {
+    const t = performance.now();
+    this.hooks.commit();
+    this.metrics.commitSeconds.observe((performance.now() - t) / 1000);
+  }
+
+  private scheduleLazyCommit(): void {
+    if (this.lazyCommit) return;
+    this.lazyCommit = setTimeout(() => {
+      this.lazyCommit = undefined;
+      try {
+        this.commit();
+      } catch (e) {
+        this.hooks.fatal(e);
+      }
+    }, lazyCommitMs);
+  }
+
+  /** Applies every decided slot not yet applied; returns the results of requests with an id. */
+  private applyDecided(): Array<[string, ApplyResult]> {
+    const results: Array<[string, ApplyResult]> = [];
+    let appliedCount = 0;
+    for (;;) {
+      const applied = this.machine.appliedRevision; // = slots applied = next slot index
+      const decided = this.core.getDecidedIdx();
+      if (applied >= decided) break;
+      const to = Math.min(decided, applied + applyChunkEntries);
+      const entries = this.core.readEntries(applied, to);
+      if (!entries || entries.length === 0) throw new Error(`decided slots [${applied}, ${to}) cannot be read from the log`);
+      for (const e of entries) {
+        switch (e.kind) {
+          case "entry": {
+            if (e.idx < this.machine.appliedRevision) break;
+            const r = this.machine.apply(e.idx + 1, e.entry);
+            appliedCount++;
+            if ((e.entry.kind === "put" || e.entry.kind === "delete") && e.entry.requestId !== "") results.push([e.entry.requestId, r]);
+            break;
+          }
+          case "stopsign":
+            if (e.idx >= this.machine.appliedRevision) this.machine.skip(e.idx + 1);
+            break;
+          case "snapshotted":
+            this.machine.installSnapshot(e.snapshot);
+            break;
+          case "trimmed":
+            throw new Error(`slots below ${e.trimmedIdx} were trimmed before this node applied them (applied ${applied})`);
+        }
+      }
+      if (this.machine.appliedRevision === applied) throw new Error(`apply made no progress at slot ${applied}`);
+    }
+    if (appliedCount > 0) this.metrics.commitEntries.observe(appliedCount);
+    return results;
+  }
+
+  private send(outgoing: CoreMessage[]): void {
+    if (outgoing.length === 0) return;
+    const byPeer = new Map<number, CoreMessage[]>();
+    for (const m of outgoing) {
+      const list = byPeer.get(m.to);
+      if (list) list.push(m);
+      else byPeer.set(m.to, [m]);
+    }
+    for (const [to, messages] of byPeer) {
+      for (let i = 0; i < messages.length; i += this.limits.peerBatchMessagesMax) {
+        const batch = messages.slice(i, i + this.limits.peerBatchMessagesMax);
+        this.metrics.peerBatchMessages.observe(batch.length);
+        this.hooks.send(to, batch);
+      }
+    }
+  }
+
+  private answer(results: Array<[string, ApplyResult]>): void {
+    for (const [requestId, result] of results) {
+      const waiters = this.proposals.get(requestId);
+      if (!waiters) continue;
+      this.proposals.delete(requestId);
+      for (const w of waiters) {
+        clearTimeout(w.timer);
+        this.proposalCount--;
+        w.resolve(result);
+      }
+    }
+    for (const dropped of this.core.takeDroppedProposals()) {
+      const id = dropped.entry.kind === "put" || dropped.entry.kind === "delete" ? dropped.entry.requestId : "";
+      this.failProposal(id, unavailable(`the write could not be decided (${dropped.reason}); retry it`, this.hooks.leaderHint()));
+    }
+    this.answerReads();
+  }
+
+  private answerReads(): void {
+    const ready = this.core.takeReadyReads();
+    if (ready.length > 0) this.metrics.readBatch.observe(ready.length);
+    for (const r of ready) {
+      const waiter = this.reads.get(r.token);
+      if (!waiter) continue;
+      this.reads.delete(r.token);
+      this.readyReads.push({ idx: r.idx, waiter });
+    }
+    if (this.readyReads.length > 1) this.readyReads.sort((a, b) => a.idx - b.idx);
+    for (const token of this.core.takeFailedReads()) {
+      const waiter = this.reads.get(token);
+      if (!waiter) continue;
+      this.reads.delete(token);
+      clearTimeout(waiter.timer);
+      waiter.reject(unavailable("leadership changed during the read; retry it", this.hooks.leaderHint()));
+    }
+    const applied = this.machine.appliedRevision;
+    let served = 0;
+    while (served < this.readyReads.length && this.readyReads[served]!.idx <= applied) {
+      const { waiter } = this.readyReads[served]!;
+      clearTimeout(waiter.timer);
+      waiter.resolve(applied);
+      served++;
+    }
+    if (served > 0) this.readyReads = this.readyReads.slice(served);
+  }
+
+  /** Leader / configuration / removal changes: fail everything pending at a leader that lost leadership. */
+  private observeChanges(): void {
+    const leader = this.leaderId();
+    const configurationId = this.core.getConfiguration().configurationId;
+    const removed = this.core.isRemoved();
+    if (leader === this.lastLeader && configurationId === this.lastConfigurationId && removed === this.lastRemoved) return;
+    const wasLeader = this.lastLeader === this.selfId;
+    this.lastLeader = leader;
+    this.lastConfigurationId = configurationId;
+    this.lastRemoved = removed;
+    if (wasLeader && leader !== this.selfId) {
+      this.failAll(unavailable("this node lost leadership; retry at the new leader", this.hooks.leaderHint()));
+    }
+    this.hooks.changed();
+  }
+
+  /** Fails every pending request (leadership lost, node stopping). */
+  failAll(error: OpError): void {
+    for (const id of [...this.proposals.keys()]) this.failProposal(id, error);
+    for (const [token, w] of this.reads) {
+      this.reads.delete(token);
+      clearTimeout(w.timer);
+      w.reject(error);
+    }
+    for (const { waiter } of this.readyReads) {
+      clearTimeout(waiter.timer);
+      waiter.reject(error);
+    }
+    this.readyReads = [];
+  }
+
+  private failProposal(requestId: string, error: OpError): void {
+    const waiters = this.proposals.get(requestId);
+    if (!waiters) return;
+    this.proposals.delete(requestId);
+    for (const w of waiters) {
+      clearTimeout(w.timer);
+      this.proposalCount--;
+      w.reject(error);
+    }
+  }
+
+  private expireProposal(requestId: string, waiter: Waiter<ApplyResult>): void {
+    const waiters = this.proposals.get(requestId);
+    const i = waiters?.indexOf(waiter) ?? -1;
+    if (!waiters || i < 0) return;
+    waiters.splice(i, 1);
+    if (waiters.length === 0) this.proposals.delete(requestId);
+    this.proposalCount--;
+    waiter.reject(new OpError(Code.Unavailable, `the write was not decided within ${this.limits.requestTimeoutMs} ms; retry it with the same request id`));
+  }
+
+  /** Stops taking inputs; commits what is staged (so nothing acknowledged is lost) and fails the rest. */
+  stop(): void {
+    if (this.stopped) return;
+    this.flushNow();
+    clearTimeout(this.lazyCommit);
+    if (this.lazyCommit) {
+      this.lazyCommit = undefined;
+      this.commit();
+    }
+    this.stopped = true;
+    this.failAll(unavailable("node is shutting down"));
+  }
+}
+
+function proposalFailure(e: unknown, hint: LeaderHintInfo | undefined): OpError {
+  if (e instanceof ProposalError) {
+    switch (e.code) {
+      case "queue-full":
+      case "reads-full":
+        return resourceExhausted(e.message);
+      case "reconfigured":
+        return unavailable(`the configuration is changing (${e.message}); retry`, hint);
+      case "removed":
+        return unavailable("this node was removed from the cluster", hint);
+      case "invalid-config":
+        return new OpError(Code.InvalidArgument, e.message);
+    }
+  }
+  return OpError.from(e);
+}

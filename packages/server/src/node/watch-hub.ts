@@ -1,0 +1,94 @@
+// Watch streams: history from a revision (the state machine's retained events), then live events
+// published after each group commit. No gap and no duplicate between the two: live events are buffered
+// from the moment the watch starts and those already delivered from history are skipped.
+
+import { Code } from "@connectrpc/connect";
+import type { KvStateMachine } from "../state-machine/kv-state-machine.ts";
+import { WatchCompactedError } from "../state-machine/kv-state-machine.ts";
+import type { WatchEvent, WatchFilter } from "../state-machine/kv-types.ts";
+import { matchesFilter } from "../state-machine/kv-types.ts";
+import { OpError } from "../rpc/op-error.ts";
+
+const historyPageEvents = 1000;
+
+interface Watcher {
+  filter: WatchFilter;
+  buffer: WatchEvent[];
+  wake: (() => void) | undefined;
+  overflow: boolean;
+}
+
+export class WatchHub {
+  private readonly watchers = new Set<Watcher>();
+  private closed = false;
+
+  constructor(private readonly machine: () => KvStateMachine, private readonly bufferEventsMax: number) {}
+
+  get count(): number {
+    return this.watchers.size;
+  }
+
+  /** Called after commit with the events it made durable, in revision order. */
+  publish(events: readonly WatchEvent[]): void {
+    if (events.length === 0) return;
+    for (const w of this.watchers) {
+      for (const e of events) if (matchesFilter(w.filter, e.kv.key)) w.buffer.push(e);
+      if (w.buffer.length > this.bufferEventsMax) w.overflow = true;
+      if (w.wake) {
+        const wake = w.wake;
+        w.wake = undefined;
+        wake();
+      }
+    }
+  }
+
+  /** Ends every watch (node shutting down or removed). */
+  close(): void {
+    this.closed = true;
+    for (const w of this.watchers) w.wake?.();
+  }
+
+  /** Batches of events matching `filter`, from `startRevision` (0: from now on), until `signal` aborts. */
+  async *watch(filter: WatchFilter, startRevision: number, signal: AbortSignal): AsyncGenerator<WatchEvent[]> {
+    const w: Watcher = { filter, buffer: [], wake: undefined, overflow: false };
+    this.watchers.add(w);
+    const onAbort = (): void => w.wake?.();
+    signal.addEventListener("abort", onAbort);
+    try {
+      let delivered = startRevision === 0 ? this.machine().appliedRevision : startRevision - 1;
+      if (startRevision !== 0) {
+        // History first; live events that arrive meanwhile wait in w.buffer.
+        for (;;) {
+          const page = this.readHistory(filter, delivered + 1);
+          if (page.length === 0) break;
+          delivered = page[page.length - 1]!.revision;
+          yield page;
+          if (page.length < historyPageEvents) break;
+        }
+      }
+      while (!signal.aborted && !this.closed) {
+        if (w.overflow) throw new OpError(Code.ResourceExhausted, `watch fell more than ${this.bufferEventsMax} events behind; restart it from revision ${delivered + 1}`);
+        const fresh = w.buffer.filter((e) => e.revision > delivered);
+        w.buffer = [];
+        if (fresh.length > 0) {
+          delivered = fresh[fresh.length - 1]!.revision;
+          yield fresh;
+          continue;
+        }
+        await new Promise<void>((resolve) => (w.wake = resolve));
+      }
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      this.watchers.delete(w);
+    }
+  }
+
+  private readHistory(filter: WatchFilter, fromRevision: number): WatchEvent[] {
+    try {
+      return this.machine().readEvents(filter, fromRevision, historyPageEvents);
+    } catch (e) {
+      if (e instanceof WatchCompactedError) throw new OpError(Code.OutOfRange, e.message);
+      throw e;
+    }
+  }
+}
