@@ -52,5 +52,5 @@ export interface KvBackend {
 
 /** Bytes an event occupies in the watch history (for the watchHistoryBytes bound). */
 export function eventBytes(event: WatchEvent): number {
-  return event.kv.key.length * 3 + event.kv.value.length + 32;
+  return Buffer.byteLength(event.kv.key, "utf8") + event.kv.value.length + 32;
 }

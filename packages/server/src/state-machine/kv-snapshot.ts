@@ -2,6 +2,7 @@
 // A snapshot anchored at the start of the log is resolved to the full state; any other is a
 // delta of commands, because a conditional write cannot be resolved without the state before it.
 
+import type { SnapshotSpec, StoredEntry } from "@omnimeta/omnipaxos";
 import { ByteReader, ByteWriter, DecodeError } from "./byte-codec.ts";
 import { type Command, readCommand, readMembers, writeCommand, writeMembers } from "./command.ts";
 import type { KvFullState } from "./kv-backend.ts";
@@ -81,11 +82,24 @@ export function mergeKvSnapshots(base: KvSnapshot, delta: KvSnapshot): KvSnapsho
   return { kind: "delta", firstRevision: base.firstRevision, lastRevision: delta.lastRevision, commands: [...base.commands, ...fresh] };
 }
 
-/** The application's snapshot spec for the core (create(entries, firstIdx), merge(base, delta)). */
-export const kvSnapshotSpec = {
-  create: (entries: Command[], firstIdx: number): KvSnapshot => createKvSnapshot(entries, firstIdx),
+/** Snapshot of log slots firstIdx.. as the core stores them (StopSign slots carry no command). */
+export function createKvSnapshotOfSlots(slots: readonly StoredEntry<Command>[], firstIdx: number): KvSnapshot {
+  const commands: Command[] = [];
+  const revisions: number[] = [];
+  slots.forEach((slot, k) => {
+    if (slot.kind === "entry") {
+      commands.push(slot.entry);
+      revisions.push(firstIdx + k + 1);
+    }
+  });
+  return createKvSnapshot(commands, firstIdx, revisions, slots.length);
+}
+
+/** The application's snapshot spec for the core: create(slots, firstIdx) and merge(base, delta). */
+export const kvSnapshotSpec: SnapshotSpec<Command, KvSnapshot> & { equals(a: KvSnapshot, b: KvSnapshot): boolean } = {
+  create: createKvSnapshotOfSlots,
   merge: mergeKvSnapshots,
-  equals: (a: KvSnapshot, b: KvSnapshot): boolean => Buffer.from(encodeKvSnapshot(a)).equals(encodeKvSnapshot(b)),
+  equals: (a, b) => Buffer.from(encodeKvSnapshot(a)).equals(encodeKvSnapshot(b)),
 };
 
 const S_FULL = 1;

@@ -1,0 +1,38 @@
+// Opens (creating if needed) the node's SQLite database in its data dir: WAL, synchronous=FULL,
+// exclusive locking so a second process on the same data dir fails at once, then migrations.
+
+import Database from "better-sqlite3";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { migrate } from "./migrations.ts";
+
+export const DATABASE_FILE = "omnimeta.sqlite";
+
+/** The data dir is held by another running process. */
+export class DataDirLockedError extends Error {
+  override name = "DataDirLockedError";
+}
+
+export function openDatabase(dataDir: string): Database.Database {
+  mkdirSync(dataDir, { recursive: true });
+  const path = join(dataDir, DATABASE_FILE);
+  const db = new Database(path);
+  try {
+    // EXCLUSIVE before WAL: the WAL index lives in heap memory and the write lock is kept.
+    db.pragma("locking_mode = EXCLUSIVE");
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = FULL");
+    db.pragma("cache_size = -16384");
+    db.pragma("wal_autocheckpoint = 4000");
+    // Take the write lock now, so that a second process fails here and not in the middle of a commit.
+    db.exec("BEGIN IMMEDIATE; COMMIT;");
+    migrate(db);
+    return db;
+  } catch (e) {
+    db.close();
+    if ((e as { code?: string }).code === "SQLITE_BUSY") {
+      throw new DataDirLockedError(`data dir ${dataDir} is in use by another metad process`);
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,243 @@
+// The node's durable store on SQLite: implements the core's synchronous Storage (consensus state
+// and log), backs the KV state machine, and holds the data dir's identity. Every write is staged
+// in memory (reads see it) and commit() makes ALL of it durable in ONE transaction: one fsync.
+
+import type { Database } from "better-sqlite3";
+import { deserialize, serialize } from "node:v8";
+import type { Ballot, ConfigurationRecord, Storage, StoredEntry } from "@omnimeta/omnipaxos";
+import { assert } from "../state-machine/assert.ts";
+import { DataDirMismatchError, loadIdentity, stageClusterId, stageNodeId, type StoreIdentity } from "./identity.ts";
+import { openDatabase } from "./open-database.ts";
+import { SqliteKvBackend } from "./sqlite-kv-backend.ts";
+import { type EntryCodec, StagedLog } from "./staged-log.ts";
+import { StagedState, decodeNumber, encodeNumber } from "./staged-state.ts";
+import { prepareStatements, type Statements } from "./statements.ts";
+
+export interface OpenStoreOptions<T, S> {
+  dataDir: string;
+  /** This node's name; a data dir made by another name is refused. */
+  name: string;
+  /** When known, a data dir of another cluster is refused. */
+  clusterId?: string;
+  /** Codec of a log slot (entry or StopSign) for the log table. */
+  slotCodec: EntryCodec<StoredEntry<T>>;
+  /** Codec of the core's snapshot type S. */
+  snapshotCodec: EntryCodec<S>;
+  /** Decoded committed log entries kept in memory for the core's reads (default 100,000). */
+  logCacheEntriesMax?: number;
+}
+
+export interface CommitStats {
+  /** Staged writes made durable (approximate: rows and state values). */
+  writeCount: number;
+  /** Wall time of the transaction, fsync included. */
+  durationMs: number;
+}
+
+/** A commit failed (disk full, I/O error): the node's memory is ahead of its disk and it must stop. */
+export class StorageCommitError extends Error {
+  override name = "StorageCommitError";
+}
+
+const PROMISE = "promise";
+const ACCEPTED_ROUND = "accepted_round";
+const DECIDED_IDX = "decided_idx";
+const CONFIGURATION = "configuration";
+const SNAPSHOT = "snapshot";
+const META_PREFIX = "meta:";
+
+function encodeValue(value: unknown): Uint8Array {
+  return serialize(value);
+}
+function decodeValue<V>(bytes: Uint8Array | undefined): V | undefined {
+  return bytes === undefined ? undefined : (deserialize(bytes) as V);
+}
+
+/**
+ * Usage by the runtime, once per event-loop turn: feed the core, apply decided entries to the
+ * KvStateMachine built on `store.kv`, then `store.commit()`, and only then send the core's
+ * outgoing messages and answer clients. A crash before commit loses the whole turn, atomically.
+ */
+export class SqliteStore<T, S> implements Storage<T, S> {
+  readonly identity: StoreIdentity;
+  /** The state machine's backend; its writes commit with the consensus state. */
+  readonly kv: SqliteKvBackend;
+  private readonly db: Database;
+  private readonly stmts: Statements;
+  private readonly state: StagedState;
+  private readonly log: StagedLog<StoredEntry<T>>;
+  private readonly snapshotCodec: EntryCodec<S>;
+  private promise: Ballot | undefined;
+  private acceptedRound: Ballot | undefined;
+  private decidedIdx: number;
+  private configuration: ConfigurationRecord | undefined;
+  private snapshot: S | undefined;
+  private failed: Error | undefined;
+  private closed = false;
+  private readonly commitTx: () => void;
+
+  private constructor(db: Database, options: OpenStoreOptions<T, S>) {
+    this.db = db;
+    this.stmts = prepareStatements(db);
+    this.state = new StagedState(this.stmts);
+    this.identity = loadIdentity(this.state, options.dataDir, options.name, options.clusterId);
+    this.log = new StagedLog(this.stmts, this.state, options.slotCodec, options.logCacheEntriesMax ?? 100_000);
+    this.kv = new SqliteKvBackend(this.stmts, this.state);
+    this.snapshotCodec = options.snapshotCodec;
+    this.promise = decodeValue(this.state.get(PROMISE));
+    this.acceptedRound = decodeValue(this.state.get(ACCEPTED_ROUND));
+    this.decidedIdx = decodeNumber(this.state.get(DECIDED_IDX), 0);
+    this.configuration = decodeValue(this.state.get(CONFIGURATION));
+    const snap = this.state.get(SNAPSHOT);
+    this.snapshot = snap === undefined ? undefined : this.snapshotCodec.decode(snap);
+    this.commitTx = db.transaction(() => {
+      this.log.flush();
+      this.kv.flush();
+      this.state.flush();
+    });
+  }
+
+  /**
+   * Opens the data dir (creating it and a storage id if new). Throws DataDirMismatchError for a data
+   * dir of another node or cluster, DataDirLockedError when another process holds it.
+   */
+  static open<T, S>(options: OpenStoreOptions<T, S>): SqliteStore<T, S> {
+    const db = openDatabase(options.dataDir);
+    try {
+      const store = new SqliteStore(db, options);
+      store.commit(); // a new storage id is durable before anything uses it
+      return store;
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+  }
+
+  // ---- identity and application metadata (staged like everything else) ----
+
+  /** Records the cluster this data dir belongs to; it can never change afterwards. */
+  setClusterId(clusterId: string): void {
+    const current = this.identity.clusterId;
+    if (current !== undefined && current !== clusterId) {
+      throw new DataDirMismatchError(`data dir belongs to cluster ${current}, not ${clusterId}`);
+    }
+    this.identity.clusterId = clusterId;
+    stageClusterId(this.state, clusterId);
+  }
+
+  setNodeId(nodeId: number): void {
+    assert(Number.isSafeInteger(nodeId) && nodeId > 0, () => `node id must be a positive integer, got ${nodeId}`);
+    this.identity.nodeId = nodeId;
+    stageNodeId(this.state, nodeId);
+  }
+
+  /** Opaque runtime state (e.g. lifecycle flags) committed with everything else. */
+  getMeta(name: string): Uint8Array | undefined {
+    return this.state.get(META_PREFIX + name);
+  }
+  setMeta(name: string, value: Uint8Array | undefined): void {
+    if (value === undefined) this.state.delete(META_PREFIX + name);
+    else this.state.set(META_PREFIX + name, value);
+  }
+
+  // ---- the core's Storage<T, S> ----
+
+  appendEntries(entries: readonly StoredEntry<T>[]): void {
+    this.log.append(entries);
+  }
+  appendOnPrefix(fromIdx: number, entries: readonly StoredEntry<T>[]): void {
+    this.log.replaceFrom(fromIdx, entries);
+  }
+  getEntries(fromIdx: number, toIdx: number): StoredEntry<T>[] {
+    assert(fromIdx >= this.log.start && fromIdx <= toIdx && toIdx <= this.log.length, () =>
+      `getEntries(${fromIdx}, ${toIdx}) outside [${this.log.start}, ${this.log.length}]`);
+    return this.log.range(fromIdx, toIdx);
+  }
+  getLogLen(): number {
+    return this.log.length;
+  }
+
+  getPromise(): Ballot | undefined {
+    return this.promise;
+  }
+  setPromise(ballot: Ballot): void {
+    this.promise = ballot;
+    this.state.set(PROMISE, encodeValue(ballot));
+  }
+  getAcceptedRound(): Ballot | undefined {
+    return this.acceptedRound;
+  }
+  setAcceptedRound(ballot: Ballot): void {
+    this.acceptedRound = ballot;
+    this.state.set(ACCEPTED_ROUND, encodeValue(ballot));
+  }
+  getDecidedIdx(): number {
+    return this.decidedIdx;
+  }
+  setDecidedIdx(idx: number): void {
+    this.decidedIdx = idx;
+    this.state.set(DECIDED_IDX, encodeNumber(idx));
+  }
+
+  getCompactedIdx(): number {
+    return this.log.start;
+  }
+  trim(idx: number): void {
+    assert(idx >= this.log.start && idx <= this.log.length, () => `trim(${idx}) outside [${this.log.start}, ${this.log.length}]`);
+    this.log.trim(idx);
+  }
+  getSnapshot(): S | undefined {
+    return this.snapshot;
+  }
+  setSnapshot(compactedIdx: number, snapshot: S): void {
+    assert(compactedIdx >= this.log.start, () => `setSnapshot(${compactedIdx}) below compactedIdx ${this.log.start}`);
+    this.log.trim(compactedIdx);
+    this.snapshot = snapshot;
+    this.state.set(SNAPSHOT, this.snapshotCodec.encode(snapshot));
+  }
+
+  getConfiguration(): ConfigurationRecord | undefined {
+    return this.configuration;
+  }
+  setConfiguration(record: ConfigurationRecord): void {
+    this.configuration = record;
+    this.state.set(CONFIGURATION, encodeValue(record));
+  }
+
+  // ---- group commit ----
+
+  /** Number of staged writes waiting for commit() (0 = nothing to do). */
+  get stagedCount(): number {
+    return this.state.stagedCount + this.log.stagedCount + this.kv.stagedCount;
+  }
+
+  /**
+   * Makes everything staged durable in one SQLite transaction (one fsync with synchronous=FULL).
+   * On failure the store is poisoned (every later commit throws) and the node must stop: the core
+   * already acted on the writes that did not reach the disk.
+   */
+  commit(): CommitStats {
+    if (this.failed) throw new StorageCommitError(`storage failed earlier: ${this.failed.message}`);
+    assert(!this.closed, () => "commit on a closed store");
+    const writeCount = this.stagedCount;
+    if (writeCount === 0) return { writeCount: 0, durationMs: 0 };
+    const started = performance.now();
+    try {
+      this.commitTx();
+    } catch (e) {
+      this.failed = e as Error;
+      throw new StorageCommitError(`commit failed: ${(e as Error).message}`);
+    }
+    this.log.promote();
+    this.kv.promote();
+    this.state.promote();
+    return { writeCount, durationMs: performance.now() - started };
+  }
+
+  /** Closes the database. Staged writes that were not committed are lost (as in a crash). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+}
