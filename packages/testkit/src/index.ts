@@ -1,2 +1,2 @@
-// placeholder: replaced by the package's real entry point
-export {};
+// @omnimeta/testkit: the linearizability checker, the process-cluster harness and the nemesis.
+export * from "./linearizability/index.ts";
