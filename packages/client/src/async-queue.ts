@@ -40,6 +40,10 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
         this.close();
         return Promise.resolve({ value: undefined, done: true });
       },
+      throw: (err: unknown) => {
+        this.close();
+        return Promise.reject(err);
+      },
     };
   }
 }

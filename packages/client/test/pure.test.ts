@@ -1,0 +1,100 @@
+// The client's pure pieces: the backoff schedule, the endpoint/leader tracker, and the mapping
+// from Connect errors (unary and Session) to typed errors.
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { create } from "@bufbuild/protobuf";
+import { LeaderHintSchema, PreconditionFailureSchema, SessionErrorSchema } from "@omnimeta/proto";
+import {
+  backoffDelayMs, DeadlineExceededError, Endpoints, errorFromConnect, errorFromSession, InvalidArgumentError,
+  NotFoundError, PreconditionFailedError, ResourceExhaustedError, ServerError, UnavailableError,
+} from "../src/index.ts";
+
+describe("backoff", () => {
+  it("doubles the ceiling per retry, keeps at least half of it, and caps at the maximum", () => {
+    const low = (n: number) => backoffDelayMs(n, { baseMs: 10, maxMs: 1000, random: () => 0 });
+    const high = (n: number) => backoffDelayMs(n, { baseMs: 10, maxMs: 1000, random: () => 0.999999 });
+    assert.deepEqual([0, 1, 2, 3].map(low), [5, 10, 20, 40]);
+    assert.ok(Math.abs(high(2) - 40) < 0.001);
+    assert.equal(low(20), 500);
+    assert.ok(high(50) <= 1000);
+  });
+});
+
+describe("endpoints", () => {
+  it("round-robins on failures and prefers a hinted leader until it fails", () => {
+    const e = new Endpoints(["127.0.0.1:1", "http://127.0.0.1:2/"]);
+    assert.deepEqual(e.all(), ["http://127.0.0.1:1", "http://127.0.0.1:2"]);
+    assert.equal(e.preferred(), "http://127.0.0.1:1");
+    e.markFailed("http://127.0.0.1:1");
+    assert.equal(e.preferred(), "http://127.0.0.1:2");
+    assert.equal(e.setLeader("http://127.0.0.1:3"), true);
+    assert.equal(e.setLeader("http://127.0.0.1:3"), false);
+    assert.equal(e.preferred(), "http://127.0.0.1:3");
+    assert.equal(e.all().length, 3);
+    e.markFailed("http://127.0.0.1:3");
+    assert.equal(e.leader(), undefined);
+    assert.equal(e.preferred(), "http://127.0.0.1:1");
+  });
+
+  it("learns members and the leader from a membership answer", () => {
+    const e = new Endpoints(["http://a:1"]);
+    e.learn([{ nodeId: 1n, address: "http://a:1" }, { nodeId: 2n, address: "http://b:2" }], 2n);
+    assert.deepEqual(e.all(), ["http://a:1", "http://b:2"]);
+    assert.equal(e.leader(), "http://b:2");
+  });
+});
+
+describe("error mapping", () => {
+  it("turns FAILED_PRECONDITION with its detail into PreconditionFailedError with the current version", () => {
+    const ce = new ConnectError("version mismatch", Code.FailedPrecondition, undefined, [
+      { desc: PreconditionFailureSchema, value: { key: "k", exists: true, currentVersion: 7n } },
+    ]);
+    const err = errorFromConnect(ce);
+    assert.ok(err instanceof PreconditionFailedError);
+    assert.equal(err.currentVersion, 7n);
+    assert.equal(err.exists, true);
+    assert.equal(err.key, "k");
+    assert.equal(err.codeName, "failed_precondition");
+  });
+
+  it("turns UNAVAILABLE with a LeaderHint into UnavailableError carrying the hint", () => {
+    const ce = new ConnectError("not leader", Code.Unavailable, undefined, [
+      { desc: LeaderHintSchema, value: { leaderId: 2n, leaderAddress: "http://x:2" } },
+    ]);
+    const err = errorFromConnect(ce);
+    assert.ok(err instanceof UnavailableError);
+    assert.equal(err.kind, "server");
+    assert.deepEqual(err.leaderHint, { leaderId: 2n, leaderAddress: "http://x:2" });
+  });
+
+  it("treats refused connections and reset streams as unavailable, not as server errors", () => {
+    const refused = errorFromConnect(new ConnectError("connect ECONNREFUSED", Code.Unavailable, undefined, undefined,
+      Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" })));
+    assert.ok(refused instanceof UnavailableError && refused.kind === "connect");
+    const reset = errorFromConnect(new ConnectError("read ECONNRESET", Code.Aborted, undefined, undefined,
+      Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" })));
+    assert.ok(reset instanceof UnavailableError && reset.kind === "connection-lost");
+    const rst = errorFromConnect(new ConnectError("http/2 stream closed with error code INTERNAL_ERROR (0x2)", Code.Internal));
+    assert.ok(rst instanceof UnavailableError && rst.kind === "connection-lost");
+    const aborted = errorFromConnect(new ConnectError("conflict", Code.Aborted));
+    assert.ok(aborted instanceof ServerError && aborted.code === Code.Aborted);
+  });
+
+  it("maps every other code to its own class, the same way for unary and Session errors", () => {
+    const cases: [Code, Function][] = [
+      [Code.NotFound, NotFoundError], [Code.InvalidArgument, InvalidArgumentError],
+      [Code.ResourceExhausted, ResourceExhaustedError], [Code.DeadlineExceeded, DeadlineExceededError],
+      [Code.Internal, ServerError], [Code.Unimplemented, ServerError],
+    ];
+    for (const [code, cls] of cases) {
+      assert.ok(errorFromConnect(new ConnectError("x", code)) instanceof cls, Code[code]);
+      assert.ok(errorFromSession(create(SessionErrorSchema, { code, message: "x" })) instanceof cls, Code[code]);
+    }
+    const se = errorFromSession(create(SessionErrorSchema, {
+      code: Code.FailedPrecondition, message: "m", preconditionFailure: { key: "a", exists: false, currentVersion: 0n },
+    }));
+    assert.ok(se instanceof PreconditionFailedError && se.exists === false);
+  });
+});
