@@ -1,0 +1,124 @@
+// A TCP proxy for one directed link (node A dialling peer B): the nemesis cuts it, stalls it or
+// slows it down. Blackholed links stall like a real partition (bytes are held, TCP backs up) and
+// flow again on heal; reset links kill their connections and refuse new ones.
+import * as net from "node:net";
+
+/** pass: forward. blackhole: hold all bytes (both ways) until healed. reset: RST every connection. */
+export type LinkMode = "pass" | "blackhole" | "reset";
+
+/** One proxied connection: the dialling side (client) and the dialled side (upstream). */
+interface Pipe {
+  client: net.Socket;
+  upstream: net.Socket;
+  held: { from: net.Socket; to: net.Socket; chunks: Buffer[] }[];
+}
+
+export class LinkProxy {
+  private mode: LinkMode = "pass";
+  private latencyMs = 0;
+  private readonly pipes = new Set<Pipe>();
+  /** Connections accepted since start (for tests and the run summary). */
+  acceptedCount = 0;
+
+  private constructor(
+    readonly name: string,
+    private readonly server: net.Server,
+    readonly port: number,
+    private readonly targetPort: number,
+  ) {}
+
+  /** Listens on 127.0.0.1 at a free port and forwards to 127.0.0.1:targetPort. */
+  static async start(name: string, targetPort: number): Promise<LinkProxy> {
+    const server = net.createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", () => resolve());
+    });
+    const proxy = new LinkProxy(name, server, (server.address() as net.AddressInfo).port, targetPort);
+    server.on("connection", (socket) => proxy.accept(socket));
+    return proxy;
+  }
+
+  get currentMode(): LinkMode {
+    return this.mode;
+  }
+
+  get openConnectionCount(): number {
+    return this.pipes.size;
+  }
+
+  setMode(mode: LinkMode): void {
+    this.mode = mode;
+    if (mode === "reset") for (const pipe of [...this.pipes]) this.destroy(pipe, true);
+    if (mode === "pass") for (const pipe of this.pipes) this.release(pipe);
+  }
+
+  /** Every chunk is delayed by this much, in order. */
+  setLatency(ms: number): void {
+    this.latencyMs = ms;
+  }
+
+  async close(): Promise<void> {
+    for (const pipe of [...this.pipes]) this.destroy(pipe, false);
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private accept(client: net.Socket): void {
+    this.acceptedCount++;
+    if (this.mode === "reset") {
+      client.on("error", () => {});
+      client.resetAndDestroy();
+      return;
+    }
+    const upstream = net.connect(this.targetPort, "127.0.0.1");
+    const pipe: Pipe = { client, upstream, held: [] };
+    this.pipes.add(pipe);
+    for (const s of [client, upstream]) {
+      s.setNoDelay(true);
+      s.on("error", () => this.destroy(pipe, false));
+      s.on("close", () => this.destroy(pipe, false));
+    }
+    this.pump(pipe, client, upstream);
+    this.pump(pipe, upstream, client);
+  }
+
+  private pump(pipe: Pipe, from: net.Socket, to: net.Socket): void {
+    const held = { from, to, chunks: [] as Buffer[] };
+    pipe.held.push(held);
+    let nextAt = 0;
+    from.on("data", (chunk: Buffer) => {
+      if (this.mode !== "pass" || held.chunks.length > 0) {
+        held.chunks.push(chunk);
+        from.pause();
+        return;
+      }
+      if (this.latencyMs === 0) {
+        if (!to.write(chunk)) {
+          from.pause();
+          to.once("drain", () => this.mode === "pass" && held.chunks.length === 0 && from.resume());
+        }
+        return;
+      }
+      nextAt = Math.max(Date.now() + this.latencyMs, nextAt);
+      setTimeout(() => to.destroyed || to.write(chunk), nextAt - Date.now()).unref();
+    });
+  }
+
+  /** Flushes held bytes in order and lets data flow again. */
+  private release(pipe: Pipe): void {
+    for (const held of pipe.held) {
+      const chunks = held.chunks.splice(0);
+      for (const chunk of chunks) if (!held.to.destroyed) held.to.write(chunk);
+      if (!held.from.destroyed) held.from.resume();
+    }
+  }
+
+  private destroy(pipe: Pipe, reset: boolean): void {
+    if (!this.pipes.delete(pipe)) return;
+    for (const s of [pipe.client, pipe.upstream]) {
+      if (s.destroyed) continue;
+      if (reset && s.readyState !== "opening") s.resetAndDestroy();
+      else s.destroy();
+    }
+  }
+}
