@@ -1,10 +1,8 @@
-// The ctl entry point: wires the real process into the program, and is the only place that
-// calls process.exit (with the code errors.ts chose).
+// The ctl entry point: wires the real process (streams, env, Ctrl-C) into runCli, and is the
+// only place that calls process.exit.
 
-import { CommanderError } from "commander";
 import type { Io } from "./context.ts";
-import { buildProgram } from "./program.ts";
-import { exitCodeFor, renderError } from "./errors.ts";
+import { runCli } from "./cli.ts";
 
 const interrupt = new AbortController();
 process.once("SIGINT", () => interrupt.abort());
@@ -20,15 +18,6 @@ const io: Io = {
   now: () => Date.now(),
 };
 
-const argv = process.argv.slice(2);
-const json = argv.includes("--json");
-let code = 0;
-try {
-  await buildProgram(io, json).parseAsync(argv, { from: "user" });
-} catch (err) {
-  code = exitCodeFor(err);
-  // Commander already printed its own errors (through outputError); help and version exit 0.
-  if (!(err instanceof CommanderError)) process.stderr.write(renderError(err, json));
-}
+const code = await runCli(process.argv.slice(2), io);
 // Let stdout drain before exiting (large `get --output raw` values, piped output).
 process.stdout.write("", () => process.exit(code));
