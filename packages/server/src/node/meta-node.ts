@@ -1,6 +1,19 @@
-// startNode: wires storage, the OmniPaxos core, the peer transport and the RPC server into one running node.
+// startNode: opens the data dir, binds the listener, then boots the node (active from its persisted
+// configuration, joining with --join, or unprovisioned). The returned MetaNode is the embedding handle.
 
-import type { NodeOptions } from "../config.ts";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { ClusterService, MetadataService, PeerService } from "@omnimeta/proto";
+import { normaliseUrl, type NodeOptions } from "../config.ts";
+import { resolveLimits } from "../limits.ts";
+import { createJsonLogger } from "../log.ts";
+import { parseUnsafeFlags, warnUnsafe } from "../unsafe.ts";
+import { openNodeStore } from "../storage/index.ts";
+import { listenHttp2, type BoundServer } from "../rpc/http-server.ts";
+import { metadataService } from "../rpc/metadata-service.ts";
+import { clusterService } from "../rpc/cluster-service.ts";
+import { peerService } from "../rpc/peer-service.ts";
+import { MembershipChanges } from "./membership-changes.ts";
+import { NodeRuntime } from "./node-runtime.ts";
 import type { NodeStatus } from "./node-status.ts";
 
 /** A running node. */
@@ -15,11 +28,101 @@ export interface MetaNode {
   provision(): Promise<{ alreadyProvisioned: boolean; clusterId: string }>;
   /** Resolves when status().state becomes `state` (e.g. "active" after a join). */
   waitForState(state: NodeStatus["state"], timeoutMs?: number): Promise<void>;
-  /** Hands leadership over when it can, stops serving, closes the listener and the database. */
+  /** Prometheus text of /metrics. */
+  metrics(): string;
+  /** Resolves when the node has stopped: after close(), or after a fatal error (then with that error). */
+  readonly stopped: Promise<{ error?: unknown }>;
+  /** Stops serving, fails pending requests, commits what is staged, closes the listener and the database. */
   close(): Promise<void>;
 }
 
 export async function startNode(options: NodeOptions): Promise<MetaNode> {
-  void options;
-  throw new Error("startNode: under construction");
+  const logger = options.logger ?? createJsonLogger({ fields: { node: options.name } });
+  const limits = resolveLimits(options.limits);
+  const unsafe = parseUnsafeFlags(process.env.OMNIMETA_UNSAFE);
+  warnUnsafe(unsafe, logger);
+  const { store, stateMachine } = openNodeStore({ dataDir: options.dataDir, name: options.name });
+  const rt = new NodeRuntime(options, store, stateMachine, limits, unsafe, logger);
+  const changes = new MembershipChanges(rt);
+  let server: BoundServer;
+  try {
+    server = await listenHttp2(options.listen.host, options.listen.port, {
+      routes: (router: ConnectRouter) => {
+        router.service(MetadataService, metadataService({ router: rt.router, watches: () => (rt.state === "active" ? rt.watches : `node is ${rt.state}`), limits }));
+        router.service(ClusterService, clusterService(rt, changes));
+        router.service(PeerService, peerService(rt, changes));
+      },
+      health: () => {
+        const s = rt.status();
+        const ok = s.state === "active" || s.state === "unprovisioned" || s.state === "joining";
+        return [ok ? 200 : 503, { state: s.state, nodeId: s.nodeId, leaderId: s.leaderId, appliedIdx: s.appliedIdx }];
+      },
+      metrics: () => rt.metrics.render(),
+    });
+  } catch (e) {
+    store.close();
+    throw new Error(`cannot listen on ${options.listen.host}:${options.listen.port}: ${(e as Error).message}`);
+  }
+  rt.address = options.advertise ? normaliseUrl(options.advertise) : `http://${hostForUrl(server.host)}:${server.port}`;
+
+  let resolveStopped!: (r: { error?: unknown }) => void;
+  const stopped = new Promise<{ error?: unknown }>((r) => (resolveStopped = r));
+  let closing: Promise<void> | undefined;
+  const close = (error?: unknown): Promise<void> => {
+    closing ??= (async () => {
+      logger.info("stopping", { reason: error === undefined ? "close" : "fatal error" });
+      await rt.close();
+      await server.close();
+      store.close();
+      logger.info("stopped");
+      resolveStopped(error === undefined ? {} : { error });
+    })();
+    return closing;
+  };
+  rt.onFatal = (e) => {
+    logger.error("fatal: stopping the node", { error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
+    void close(e);
+  };
+
+  try {
+    rt.boot();
+  } catch (e) {
+    await close(e);
+    throw e;
+  }
+  if (rt.state === "unprovisioned" && (options.join?.length ?? 0) > 0) void changes.joinLoop();
+  logger.info("listening", { address: rt.address, state: rt.state, nodeId: rt.nodeId, clusterId: rt.clusterId || undefined });
+
+  return {
+    get address() {
+      return rt.address;
+    },
+    name: options.name,
+    get nodeId() {
+      return rt.nodeId;
+    },
+    status: () => rt.status(),
+    provision: () => changes.provision(),
+    metrics: () => rt.metrics.render(),
+    stopped,
+    waitForState: (state, timeoutMs = 30_000) =>
+      new Promise<void>((resolve, reject) => {
+        if (rt.state === state) return resolve();
+        const timer = setTimeout(() => {
+          off();
+          reject(new Error(`node ${options.name} did not become ${state} within ${timeoutMs} ms (it is ${rt.state}${rt.stateDetail ? `: ${rt.stateDetail}` : ""})`));
+        }, timeoutMs);
+        const off = rt.onStateChange(() => {
+          if (rt.state !== state) return;
+          clearTimeout(timer);
+          off();
+          resolve();
+        });
+      }),
+    close: () => close(),
+  };
+}
+
+function hostForUrl(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
 }

@@ -45,6 +45,8 @@ export interface ReplicaHooks {
   leaderHint(): LeaderHintInfo | undefined;
   /** A broken invariant or a failed commit: the node must stop. */
   fatal(e: unknown): void;
+  /** After every flush (membership changes wait on it). */
+  flushed(): void;
 }
 
 export class Replica {
@@ -164,6 +166,11 @@ export class Replica {
     }
   }
 
+  /** Schedules a flush (after a direct call into the core, e.g. reconfigure). */
+  wake(): void {
+    this.input();
+  }
+
   /** Runs a flush now if one is due (used before shutting down). */
   flushNow(): void {
     if (this.scheduled) this.flush();
@@ -194,6 +201,7 @@ export class Replica {
     this.answer(results);
     this.hooks.committed(events);
     this.observeChanges();
+    this.hooks.flushed();
     this.metrics.flushSeconds.observe((performance.now() - started) / 1000);
   }
 

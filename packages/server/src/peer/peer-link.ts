@@ -14,6 +14,8 @@ const backoffMaxMs = 1000;
 export interface PeerLinkOptions {
   clusterId: string;
   fromId: number;
+  /** This node's advertised address, sent so that the receiver can answer a node it does not know yet. */
+  fromAddress: string;
   toId: number;
   address: string;
   clients: PeerClients;
@@ -48,6 +50,7 @@ export class PeerLink {
       from: BigInt(this.o.fromId),
       to: BigInt(this.o.toId),
       messages: [batch],
+      fromAddress: this.o.fromAddress,
     }));
     if (this.queue.droppedCount > before) this.o.onDropped(this.queue.droppedCount - before);
   }

@@ -1,0 +1,34 @@
+// The metad binary: flags/config -> startNode; SIGTERM/SIGINT stop it gracefully. Startup errors are
+// one readable line on stderr (exit 2 for usage, 1 otherwise), never a stack trace.
+
+import { ConfigError, parseCommandLine } from "./config.ts";
+import { startNode, type MetaNode } from "./node/meta-node.ts";
+
+async function main(): Promise<void> {
+  let options;
+  try {
+    options = parseCommandLine(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`metad: ${(e as Error).message}\n`);
+    process.exit(e instanceof ConfigError ? 2 : 1);
+  }
+  let node: MetaNode;
+  try {
+    node = await startNode(options);
+  } catch (e) {
+    process.stderr.write(`metad: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+  let signals = 0;
+  const stop = (signal: string): void => {
+    if (++signals > 1) process.exit(1);
+    process.stderr.write(JSON.stringify({ ts: new Date().toISOString(), level: "info", node: options.name, msg: "signal", signal }) + "\n");
+    void node.close();
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+  const { error } = await node.stopped;
+  process.exit(error === undefined ? 0 : 1);
+}
+
+void main();

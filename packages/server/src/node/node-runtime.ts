@@ -1,0 +1,314 @@
+// The running node: its identity, lifecycle state (unprovisioned -> joining -> active -> removed),
+// membership, the replica and everything around it (peer network, forwarder, watches, leader watchers).
+// Membership changes (provision, join, add, remove) live in membership-changes.ts.
+
+import { OmniPaxos, type ClusterConfig } from "@omnimeta/omnipaxos";
+import type { NodeOptions } from "../config.ts";
+import type { Limits } from "../limits.ts";
+import type { Logger } from "../log.ts";
+import { ServerMetrics } from "../metrics.ts";
+import type { UnsafeFlags } from "../unsafe.ts";
+import type { NodeStore } from "../storage/index.ts";
+import type { Command } from "../state-machine/command.ts";
+import type { KvStateMachine } from "../state-machine/kv-state-machine.ts";
+import { kvSnapshotSpec, type KvSnapshot } from "../state-machine/kv-snapshot.ts";
+import { PeerClients } from "../peer/peer-clients.ts";
+import { decodeBatch } from "../peer/codec.ts";
+import type { LeaderHintInfo } from "../rpc/op-error.ts";
+import { AddressBook } from "./address-book.ts";
+import { LeaderForwarder } from "./leader-forwarder.ts";
+import { decodeMembership, encodeMembership, type Membership } from "./membership.ts";
+import type { NodeLifecycleState, NodeStatus } from "./node-status.ts";
+import { PeerNetwork } from "./peer-network.ts";
+import { Replica, type CoreMessage } from "./replica.ts";
+import { RequestRouter } from "./request-router.ts";
+import { WatchHub } from "./watch-hub.ts";
+
+const MEMBERSHIP_META = "membership";
+
+export interface LeaderInfo {
+  leaderId: number;
+  leaderName: string;
+  leaderAddress: string;
+  ballot: { n: number; priority: number; pid: number } | undefined;
+  configurationId: number;
+  observedAtUnixMs: number;
+}
+
+export class NodeRuntime {
+  readonly metrics = new ServerMetrics();
+  readonly addresses = new AddressBook();
+  readonly clients: PeerClients;
+  readonly forwarder: LeaderForwarder;
+  readonly router: RequestRouter;
+  readonly watches: WatchHub;
+  state: NodeLifecycleState = "unprovisioned";
+  stateDetail = "";
+  address = "";
+  membership: Membership | undefined;
+  replica: Replica | undefined;
+  private network: PeerNetwork | undefined;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private readonly leaderListeners = new Set<(l: LeaderInfo) => void>();
+  private readonly stateListeners = new Set<() => void>();
+  private readonly flushWaiters = new Set<() => void>();
+  private lastLeader: LeaderInfo | undefined;
+  closing = false;
+  /** Set by startNode: stops the node after a fatal error. */
+  onFatal: (e: unknown) => void = () => {};
+
+  constructor(
+    readonly options: NodeOptions,
+    readonly store: NodeStore,
+    readonly machine: KvStateMachine,
+    readonly limits: Limits,
+    readonly unsafe: UnsafeFlags,
+    readonly logger: Logger,
+  ) {
+    this.clients = new PeerClients(options.peerRoutes ?? {});
+    this.forwarder = new LeaderForwarder(this.clients, limits.forwardInflightMax, limits.requestTimeoutMs, logger);
+    this.watches = new WatchHub(() => this.machine, limits.watchBufferEventsMax);
+    this.router = new RequestRouter({
+      replica: () => this.servingReplica(),
+      leaderHint: () => this.leaderHint(),
+      forwarder: this.forwarder,
+      limits,
+      unsafe,
+      metrics: this.metrics,
+    });
+    this.registerGauges();
+  }
+
+  get nodeId(): number {
+    return this.store.identity.nodeId;
+  }
+
+  get clusterId(): string {
+    return this.store.identity.clusterId ?? "";
+  }
+
+  /** Starts active when a configuration is persisted; otherwise the caller provisions or joins. */
+  boot(): void {
+    const record = this.store.getConfiguration();
+    if (!record) return;
+    this.membership = this.readMembership();
+    this.startReplica(record.cluster);
+  }
+
+  /** The membership of the current configuration: the StopSign metadata the core persisted, else ours. */
+  readMembership(): Membership | undefined {
+    const metadata = this.store.getConfiguration()?.metadata;
+    const bytes = metadata && metadata.length > 0 ? metadata : this.store.getMeta(MEMBERSHIP_META);
+    return bytes ? decodeMembership(bytes) : undefined;
+  }
+
+  /** Persists identity + membership and starts the core in `cluster` (provision, join, admit). */
+  install(nodeId: number, membership: Membership): void {
+    this.store.setClusterId(membership.clusterId);
+    this.store.setNodeId(nodeId);
+    this.store.setMeta(MEMBERSHIP_META, encodeMembership(membership));
+    this.membership = membership;
+    const cluster: ClusterConfig = {
+      configurationId: membership.configuration.configurationId,
+      nodes: membership.configuration.members.map((m) => m.nodeId),
+    };
+    this.startReplica(cluster);
+    this.store.commit();
+  }
+
+  private startReplica(cluster: ClusterConfig): void {
+    const nodeId = this.nodeId;
+    if (this.membership) this.addresses.addMembers(this.membership.configuration.members);
+    this.addresses.set(nodeId, this.address);
+    const core = new OmniPaxos<Command, KvSnapshot>(
+      {
+        cluster,
+        server: { pid: nodeId, ...(this.options.electionTicks !== undefined ? { electionTickTimeout: this.options.electionTicks } : {}) },
+      },
+      this.store,
+      { snapshot: kvSnapshotSpec },
+    );
+    this.network = new PeerNetwork({
+      clusterId: this.clusterId,
+      selfId: nodeId,
+      selfAddress: this.address,
+      clients: this.clients,
+      addresses: this.addresses,
+      limits: this.limits,
+      metrics: this.metrics,
+      logger: this.logger,
+    });
+    this.replica = new Replica(core, this.machine, nodeId, {
+      commit: () => void this.store.commit(),
+      send: (to, messages) => this.network?.send(to, messages),
+      committed: (events) => this.watches.publish(events),
+      changed: () => this.onChanged(),
+      leaderHint: () => this.leaderHint(),
+      fatal: (e) => this.onFatal(e),
+      flushed: () => this.onFlushed(),
+    }, this.limits, this.unsafe, this.metrics, this.logger);
+    this.setState(core.isRemoved() ? "removed" : "active", core.isRemoved() ? removedDetail(cluster.configurationId) : "");
+    this.tickTimer = setInterval(() => this.replica?.tick(), this.options.tickMs ?? 20);
+    this.replica.tick();
+  }
+
+  /** Inbound consensus batch from a peer stream. Throws on a malformed batch (the stream is cut). */
+  receive(from: number, fromAddress: string, batches: readonly Uint8Array[]): void {
+    if (!this.replica) return;
+    if (fromAddress !== "" && this.addresses.get(from) !== fromAddress) this.addresses.set(from, fromAddress);
+    for (const bytes of batches) {
+      const messages = decodeBatch<CoreMessage>(bytes);
+      this.metrics.peerMessagesReceived.inc(undefined, messages.length);
+      this.replica.handleMessages(messages);
+    }
+  }
+
+  servingReplica(): Replica | string {
+    if (this.closing) return "node is shutting down";
+    switch (this.state) {
+      case "unprovisioned":
+        return "node is not provisioned: run `ctl cluster provision` or start it with --join";
+      case "joining":
+        return `node is joining the cluster${this.stateDetail ? `: ${this.stateDetail}` : ""}`;
+      case "removed":
+        return `node was removed from the cluster${this.stateDetail ? ` (${this.stateDetail})` : ""}`;
+      case "active":
+        return this.replica ?? "node is starting";
+    }
+  }
+
+  leaderHint(): LeaderHintInfo | undefined {
+    const leaderId = this.replica?.leaderId() ?? 0;
+    if (leaderId === 0) return undefined;
+    return { leaderId, leaderAddress: this.addresses.get(leaderId) ?? "" };
+  }
+
+  setState(state: NodeLifecycleState, detail: string): void {
+    if (this.state !== state) this.logger.info("state", { state, detail: detail || undefined, nodeId: this.nodeId });
+    this.state = state;
+    this.stateDetail = detail;
+    for (const l of [...this.stateListeners]) l();
+  }
+
+  onStateChange(listener: () => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  /** Resolves after the next flush of the replica (membership changes wait on decided StopSigns). */
+  nextFlush(): Promise<void> {
+    return new Promise((resolve) => this.flushWaiters.add(resolve));
+  }
+
+  private onFlushed(): void {
+    if (this.flushWaiters.size === 0) return;
+    const waiters = [...this.flushWaiters];
+    this.flushWaiters.clear();
+    for (const w of waiters) w();
+  }
+
+  private onChanged(): void {
+    const replica = this.replica;
+    if (!replica) return;
+    const configurationId = replica.core.getConfiguration().configurationId;
+    if (!this.membership || this.membership.configuration.configurationId !== configurationId) {
+      const next = this.readMembership();
+      if (next) {
+        this.membership = next;
+        this.addresses.addMembers(next.configuration.members);
+        this.logger.info("configuration", {
+          configurationId,
+          members: next.configuration.members.map((m) => `${m.nodeId}:${m.name}`),
+        });
+      }
+    }
+    if (replica.core.isRemoved() && this.state !== "removed") {
+      this.setState("removed", removedDetail(configurationId));
+      this.watches.close();
+    }
+    const leader = this.currentLeader();
+    if (!this.lastLeader || leader.leaderId !== this.lastLeader.leaderId || leader.configurationId !== this.lastLeader.configurationId) {
+      if (leader.leaderId !== (this.lastLeader?.leaderId ?? 0)) {
+        this.logger.info("leader", { leaderId: leader.leaderId, leaderName: leader.leaderName, ballot: leader.ballot });
+      }
+      this.lastLeader = leader;
+      for (const l of [...this.leaderListeners]) l(leader);
+    }
+  }
+
+  currentLeader(): LeaderInfo {
+    const leaderId = this.replica?.leaderId() ?? 0;
+    const member = this.membership?.configuration.members.find((m) => m.nodeId === leaderId);
+    const ballot = this.replica?.core.getCurrentBallot();
+    return {
+      leaderId,
+      leaderName: member?.name ?? "",
+      leaderAddress: leaderId ? (this.addresses.get(leaderId) ?? "") : "",
+      ballot: ballot && leaderId ? { n: ballot.n, priority: ballot.priority, pid: ballot.pid } : undefined,
+      configurationId: this.replica?.core.getConfiguration().configurationId ?? 0,
+      observedAtUnixMs: Date.now(),
+    };
+  }
+
+  onLeaderChange(listener: (l: LeaderInfo) => void): () => void {
+    this.leaderListeners.add(listener);
+    return () => this.leaderListeners.delete(listener);
+  }
+
+  status(): NodeStatus {
+    const core = this.replica?.core;
+    const s = core?.getStatus();
+    const leaderId = s?.leader ?? 0;
+    return {
+      nodeId: this.nodeId,
+      name: this.options.name,
+      address: this.address,
+      state: this.state,
+      stateDetail: this.stateDetail,
+      clusterId: this.clusterId,
+      storageId: this.store.identity.storageId,
+      configuration: this.membership?.configuration,
+      leaderId,
+      leaderAddress: leaderId ? (this.addresses.get(leaderId) ?? "") : "",
+      isLeader: leaderId !== 0 && leaderId === this.nodeId,
+      ballot: s ? { n: s.ballot.n, priority: s.ballot.priority, pid: s.ballot.pid } : undefined,
+      decidedIdx: s?.decidedIdx ?? 0,
+      appliedIdx: this.machine.appliedRevision,
+      compactedIdx: s?.compactedIdx ?? 0,
+      acceptedIdx: s?.acceptedIdx ?? 0,
+    };
+  }
+
+  private registerGauges(): void {
+    const m = this.metrics;
+    m.isLeader.collect(() => [[undefined, this.replica?.isLeader() ? 1 : 0]]);
+    m.leaderId.collect(() => [[undefined, this.replica?.leaderId() ?? 0]]);
+    m.ballotN.collect(() => [[undefined, this.replica?.core.getCurrentBallot().n ?? 0]]);
+    m.configurationId.collect(() => [[undefined, this.replica?.core.getConfiguration().configurationId ?? 0]]);
+    m.members.collect(() => [[undefined, this.membership?.configuration.members.length ?? 0]]);
+    m.decidedIdx.collect(() => [[undefined, this.replica?.core.getDecidedIdx() ?? 0]]);
+    m.appliedIdx.collect(() => [[undefined, this.machine.appliedRevision]]);
+  }
+
+  /** Stops serving: fails pending requests, commits what is staged, closes connections and the store. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    clearInterval(this.tickTimer);
+    try {
+      this.replica?.stop();
+    } catch (e) {
+      this.logger.error("final commit failed", { error: e });
+    }
+    this.watches.close();
+    this.forwarder.close();
+    this.network?.close();
+    this.clients.close();
+    for (const w of this.flushWaiters) w();
+    this.flushWaiters.clear();
+  }
+}
+
+function removedDetail(configurationId: number): string {
+  return `not a member of configuration ${configurationId}`;
+}

@@ -1,0 +1,130 @@
+// ClusterService handlers: provisioning, status, membership and leadership. Membership changes run at
+// the leader; a follower passes them on (marked forwarded, so they are never passed twice).
+
+import { Code, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { create } from "@bufbuild/protobuf";
+import { AddMemberResponseSchema, BallotSchema, ClusterService, NodeState, RemoveMemberResponseSchema, type StatusResponse } from "@omnimeta/proto";
+import { FORWARDED_HEADER } from "../node/leader-forwarder.ts";
+import { configurationToProto } from "../node/membership.ts";
+import type { MembershipChanges } from "../node/membership-changes.ts";
+import type { LeaderInfo, NodeRuntime } from "../node/node-runtime.ts";
+import type { NodeStatus } from "../node/node-status.ts";
+import { OpError, unavailable } from "./op-error.ts";
+
+const nodeStates: Record<NodeStatus["state"], NodeState> = {
+  unprovisioned: NodeState.UNPROVISIONED,
+  joining: NodeState.JOINING,
+  active: NodeState.ACTIVE,
+  removed: NodeState.REMOVED,
+};
+
+export function statusToProto(s: NodeStatus): Omit<StatusResponse, "$typeName"> {
+  return {
+    nodeId: BigInt(s.nodeId),
+    name: s.name,
+    address: s.address,
+    state: nodeStates[s.state],
+    stateDetail: s.stateDetail,
+    clusterId: s.clusterId,
+    storageId: s.storageId,
+    configuration: s.configuration ? configurationToProto(s.configuration) : undefined,
+    leaderId: BigInt(s.leaderId),
+    leaderAddress: s.leaderAddress,
+    ballot: s.ballot ? create(BallotSchema, { n: BigInt(s.ballot.n), priority: s.ballot.priority, pid: BigInt(s.ballot.pid) }) : undefined,
+    isLeader: s.isLeader,
+    decidedIdx: BigInt(s.decidedIdx),
+    appliedIdx: BigInt(s.appliedIdx),
+    compactedIdx: BigInt(s.compactedIdx),
+    acceptedIdx: BigInt(s.acceptedIdx),
+  };
+}
+
+function leaderToProto(l: LeaderInfo) {
+  return {
+    leaderId: BigInt(l.leaderId),
+    leaderName: l.leaderName,
+    leaderAddress: l.leaderAddress,
+    ballot: l.ballot ? { n: BigInt(l.ballot.n), priority: l.ballot.priority, pid: BigInt(l.ballot.pid) } : undefined,
+    configurationId: BigInt(l.configurationId),
+    observedAtUnixMs: BigInt(l.observedAtUnixMs),
+  };
+}
+
+export function clusterService(rt: NodeRuntime, changes: MembershipChanges): ServiceImpl<typeof ClusterService> {
+  /** Runs `local` at the leader, or passes the call to the leader through `remote`. */
+  const atLeader = async <R>(ctx: HandlerContext, local: () => Promise<R>, remote: (address: string, headers: Record<string, string>) => Promise<R>): Promise<R> => {
+    try {
+      if (rt.state !== "active" || !rt.replica) throw unavailable(typeof rt.servingReplica() === "string" ? (rt.servingReplica() as string) : "not active");
+      if (rt.replica.isLeader()) return await local();
+      const hint = rt.leaderHint();
+      if (ctx.requestHeader.get(FORWARDED_HEADER) === "1" || !hint?.leaderAddress) throw unavailable("not the leader; no leader known", hint);
+      return await remote(hint.leaderAddress, { [FORWARDED_HEADER]: "1" });
+    } catch (e) {
+      throw OpError.from(e).toConnectError();
+    }
+  };
+  return {
+    async provision() {
+      try {
+        const r = await changes.provision();
+        return {
+          alreadyProvisioned: r.alreadyProvisioned,
+          clusterId: r.clusterId,
+          configuration: rt.membership ? configurationToProto(rt.membership.configuration) : undefined,
+        };
+      } catch (e) {
+        throw OpError.from(e).toConnectError();
+      }
+    },
+    status: () => statusToProto(rt.status()),
+    listMembers() {
+      if (!rt.membership) throw new OpError(Code.FailedPrecondition, `node is ${rt.state}: no configuration yet`).toConnectError();
+      return { configuration: configurationToProto(rt.membership.configuration), leaderId: BigInt(rt.replica?.leaderId() ?? 0) };
+    },
+    addMember: (req, ctx) =>
+      atLeader(
+        ctx,
+        async () => {
+          if (req.address === "") throw new OpError(Code.InvalidArgument, "address is required");
+          return create(AddMemberResponseSchema, { configuration: configurationToProto((await changes.addByAddress(req.address)).configuration) });
+        },
+        (address, headers) => rt.clients.get(address).cluster.addMember(req, { headers }),
+      ),
+    removeMember: (req, ctx) =>
+      atLeader(
+        ctx,
+        async () => {
+          if (req.nodeId === 0n && req.name === "") throw new OpError(Code.InvalidArgument, "node_id or name is required");
+          return create(RemoveMemberResponseSchema, { configuration: configurationToProto((await changes.remove(Number(req.nodeId), req.name)).configuration) });
+        },
+        (address, headers) => rt.clients.get(address).cluster.removeMember(req, { headers }),
+      ),
+    async *watchLeader(_req, ctx) {
+      const queue: LeaderInfo[] = [rt.currentLeader()];
+      let wake: (() => void) | undefined;
+      const off = rt.onLeaderChange((l) => {
+        queue.push(l);
+        wake?.();
+      });
+      const onAbort = (): void => wake?.();
+      ctx.signal.addEventListener("abort", onAbort);
+      try {
+        let last = -1;
+        while (!ctx.signal.aborted && !rt.closing) {
+          const l = queue.shift();
+          if (!l) {
+            await new Promise<void>((r) => (wake = r));
+            wake = undefined;
+            continue;
+          }
+          if (l.leaderId === last) continue;
+          last = l.leaderId;
+          yield leaderToProto(l);
+        }
+      } finally {
+        off();
+        ctx.signal.removeEventListener("abort", onAbort);
+      }
+    },
+  };
+}

@@ -1,0 +1,50 @@
+// PeerService handlers (node to node): the inbound half of consensus Exchange streams, Join, Identify
+// and Admit. Messages from another cluster or addressed to another node are refused.
+
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { PeerService } from "@omnimeta/proto";
+import type { MembershipChanges } from "../node/membership-changes.ts";
+import type { NodeRuntime } from "../node/node-runtime.ts";
+import { OpError } from "./op-error.ts";
+
+export function peerService(rt: NodeRuntime, changes: MembershipChanges): ServiceImpl<typeof PeerService> {
+  return {
+    async exchange(requests) {
+      for await (const req of requests) {
+        if (rt.closing) break;
+        if (req.clusterId !== rt.clusterId || rt.clusterId === "") {
+          throw new ConnectError(`this node belongs to cluster "${rt.clusterId}", not "${req.clusterId}"`, Code.FailedPrecondition);
+        }
+        if (Number(req.to) !== rt.nodeId) {
+          throw new ConnectError(`this is node ${rt.nodeId}, not node ${req.to}`, Code.FailedPrecondition);
+        }
+        try {
+          rt.receive(Number(req.from), req.fromAddress, req.messages);
+        } catch (e) {
+          rt.logger.warn("malformed peer batch; stream cut", { from: Number(req.from), error: e });
+          throw new ConnectError((e as Error).message, Code.InvalidArgument);
+        }
+      }
+      return {};
+    },
+    async join(req, ctx) {
+      try {
+        if (req.name === "" || req.address === "" || req.storageId === "") {
+          throw new OpError(Code.InvalidArgument, "join needs name, address and storage_id");
+        }
+        return await changes.join(req, ctx.requestHeader);
+      } catch (e) {
+        throw OpError.from(e).toConnectError();
+      }
+    },
+    identify: () => changes.identity(),
+    admit(req) {
+      try {
+        changes.admit(req.clusterId, Number(req.nodeId), req.storageId, req.configurationMetadata);
+        return {};
+      } catch (e) {
+        throw OpError.from(e).toConnectError();
+      }
+    },
+  };
+}
