@@ -34,12 +34,12 @@ export class DecidedLogChecker {
     return this.slots[idx];
   }
 
-  /** Node `pid` says slot `idx` is decided with content `slot`. */
-  observe(pid: number, idx: number, slot: Slot): void {
+  /** Node `pid` says slot `idx` is decided with content `slot`. True if nobody had said so before. */
+  observe(pid: number, idx: number, slot: Slot): boolean {
     const known = this.slots[idx];
     if (known !== undefined) {
       check(sameSlot(known, slot), "agreement", () => `node ${pid} decided ${describeSlot(slot)} at index ${idx}, but ${describeSlot(known)} was decided there before`);
-      return;
+      return false;
     }
     if (slot.kind === "entry") {
       check(this.appended.has(slot.value), "validity", () => `node ${pid} decided value ${slot.value} at index ${idx}, which was never appended`);
@@ -49,6 +49,12 @@ export class DecidedLogChecker {
     }
     this.slots[idx] = slot;
     this.extendPrefix();
+    return true;
+  }
+
+  /** One past the highest slot known as decided. */
+  get length(): number {
+    return this.slots.length;
   }
 
   /** The application state after the first `idx` slots, or undefined if some of them are not known yet. */

@@ -1,0 +1,127 @@
+// The liveness phase: faults stop, crashed nodes restart, and the network heals — or settles into one of the
+// paper's partial-connectivity topologies — and within livenessTicksMax ticks a leader must be elected and a
+// fresh append decided. A miss is reported as a failure, never by silently waiting longer.
+
+import { checkInvariants } from "./invariants.ts";
+import { restartDue } from "./nemesis.ts";
+import { ELECTION_TIMEOUTS_MAX, livenessTicksMax } from "./sim-params.ts";
+import type { Simulation } from "./simulator.ts";
+import { type PartialConnectivityCase, chained, constrainedElection, quorumConnected, quorumLoss } from "./topology.ts";
+
+export class LivenessViolation extends Error {
+  override readonly name = "LivenessViolation";
+}
+
+export interface LivenessMeasurement {
+  label: string;
+  leaderTicks: number;
+  decideTicks: number;
+  leader: number;
+}
+
+/** Configuration changes (a StopSign pending at the heal) that may restart the clock once each. */
+const CONFIGURATION_RESTARTS_MAX = 2;
+/** Ticks given to a leader to replicate the constrained-election setup's entries before the topology. */
+const LAG_SETUP_TICKS = 60;
+
+export function runLiveness(sim: Simulation, scenario: PartialConnectivityCase | undefined): LivenessMeasurement[] {
+  settle(sim);
+  const out = [measure(sim, "healed")];
+  if (scenario === undefined) return out;
+  const members = sim.latestConfiguration().nodes;
+  const leader = out[0].leader;
+  const others = members.filter((p) => p !== leader);
+  const hub = sim.faultPrng.pick(others);
+  if (scenario === "constrained-election") makeLag(sim, hub, leader);
+  const links = scenario === "quorum-loss" ? quorumLoss(members, hub) : scenario === "chained" ? chained(members, leader, hub) : constrainedElection(members, hub, leader);
+  sim.network.keepOnly(members, links);
+  const outsiders = [...sim.nodes.keys()].filter((p) => !members.includes(p));
+  sim.network.partition(outsiders, [...sim.nodes.keys()]);
+  sim.say(`liveness: ${scenario} topology (leader ${leader}, hub ${hub}), links ${links.map(([a, b]) => `${a}-${b}`).join(" ")}`);
+  out.push(measure(sim, scenario));
+  return out;
+}
+
+/** Stops every fault: full connectivity, a calm network, every crashed node back up. */
+function settle(sim: Simulation): void {
+  sim.network.healAll();
+  sim.network.profile = { lossRate: 0, duplicateRate: 0, delayTicksMin: 1, delayTicksMax: 1 };
+  for (const node of sim.nodes.values()) if (node.instance === undefined && !node.stopped) node.restartAtTick = sim.tick + 1;
+  sim.say("liveness: faults stop, network healed, crashed nodes restart");
+}
+
+function calmStep(sim: Simulation): void {
+  sim.step(() => restartDue(sim), 0);
+  checkInvariants(sim);
+}
+
+/** Isolates `hub` while `leader` decides a few more entries, so that the hub's log is outdated. */
+function makeLag(sim: Simulation, hub: number, leader: number): void {
+  sim.network.partition([hub], [...sim.nodes.keys()].filter((p) => p !== hub));
+  const node = sim.nodes.get(leader)!;
+  const before = sim.stats.appendedCount;
+  for (let i = 0; i < 3; i++) sim.append(node);
+  const target = node.instance!.getAcceptedIdx();
+  for (let t = 0; t < LAG_SETUP_TICKS && node.instance!.getDecidedIdx() < target; t++) calmStep(sim);
+  sim.say(`liveness: node ${hub} isolated while ${sim.stats.appendedCount - before} entries were appended at ${leader}`);
+}
+
+/** Runs calm steps until a leader of the latest configuration decides a fresh append, within the bound. */
+function measure(sim: Simulation, label: string): LivenessMeasurement {
+  let restarts = 0;
+  let start = sim.tick;
+  let configurationId = sim.latestConfigurationId;
+  let leaderAt: number | undefined;
+  let leaderPid = 0;
+  const probes = new Set<number>();
+  const probed = new Set<string>();
+  const bound = livenessTicksMax(sim.params);
+  for (;;) {
+    calmStep(sim);
+    if (sim.latestConfigurationId !== configurationId) {
+      if (++restarts > CONFIGURATION_RESTARTS_MAX) throw new LivenessViolation(`${label}: configuration kept changing during the liveness phase`);
+      sim.say(`liveness: configuration ${sim.latestConfigurationId} took over, the clock restarts`);
+      configurationId = sim.latestConfigurationId;
+      start = sim.tick;
+      leaderAt = undefined;
+    }
+    for (const v of probes) {
+      if (sim.log.isDecided(v)) {
+        const m = { label, leaderTicks: (leaderAt ?? sim.tick) - start, decideTicks: sim.tick - start, leader: leaderPid };
+        sim.say(`liveness (${label}): leader ${leaderPid} after ${m.leaderTicks} ticks, append decided after ${m.decideTicks} ticks (bound ${bound})`);
+        return m;
+      }
+    }
+    const leader = findLeader(sim);
+    if (leader !== undefined) {
+      if (leaderAt === undefined) leaderAt = sim.tick;
+      leaderPid = leader.pid;
+      const key = `${leader.pid}/${leader.ballot}`;
+      if (!probed.has(key)) {
+        probed.add(key);
+        const probe = sim.append(sim.nodes.get(leader.pid)!);
+        if (probe !== undefined) probes.add(probe);
+      }
+    }
+    if (sim.tick - start > bound) {
+      const why = leaderAt === undefined
+        ? `no leader of configuration ${configurationId} within ${bound} ticks (${ELECTION_TIMEOUTS_MAX} election timeouts of ${sim.params.electionTicks} + decide allowance)`
+        : `leader ${leaderPid} elected after ${leaderAt - start} ticks, but no append decided within ${bound} ticks`;
+      throw new LivenessViolation(`${label}: ${why}`);
+    }
+  }
+}
+
+/** A node of the latest configuration that leads it in the accept phase and reaches a quorum. */
+function findLeader(sim: Simulation): { pid: number; ballot: string } | undefined {
+  const cfg = sim.latestConfiguration();
+  const qc = quorumConnected(cfg.nodes, (a, b) => sim.network.isConnected(a, b));
+  for (const pid of cfg.nodes) {
+    const op = sim.nodes.get(pid)?.instance;
+    if (op === undefined || !qc.includes(pid)) continue;
+    if (op.getConfiguration().configurationId !== cfg.configurationId) continue;
+    const st = op.getStatus();
+    if (st.role === "leader" && st.phase === "accept") return { pid, ballot: `${st.promise.n}/${st.promise.priority}` };
+  }
+  return undefined;
+}

@@ -1,0 +1,53 @@
+// `npm run sim -- ...`: runs seeds of the deterministic simulator against packages/omnipaxos/src and prints
+// one line per failure (with the command that replays it) and a summary JSON line. Exit 1 if any seed failed.
+
+import { UsageError, parseCli, replayCommand } from "./cli-options.ts";
+import { loadCore } from "./core-module.ts";
+import { runSeed } from "./run-seed.ts";
+
+async function main(): Promise<number> {
+  let cli;
+  try {
+    cli = parseCli(process.argv.slice(2));
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      console.error((e as Error).message);
+      return 2;
+    }
+    throw e;
+  }
+  const core = await loadCore();
+  const started = performance.now();
+  let failed = 0;
+  let ticks = 0;
+  let decidedSlots = 0;
+  let crashes = 0;
+  let reconfigurations = 0;
+  let snapshots = 0;
+  let worstLivenessTicks = 0;
+  const failures: number[] = [];
+  for (const seed of cli.seeds) {
+    const r = runSeed(core, { seed, steps: cli.steps, nodes: cli.nodes, scenario: cli.scenario, trace: cli.verbose ? (l) => console.log(l) : undefined });
+    ticks += r.ticks;
+    decidedSlots += r.stats.decidedSlotCount;
+    crashes += r.stats.crashCount;
+    reconfigurations += r.stats.reconfigurationCount;
+    snapshots += r.stats.snapshotCount;
+    for (const m of r.liveness) worstLivenessTicks = Math.max(worstLivenessTicks, m.decideTicks);
+    if (!r.ok) {
+      failed++;
+      if (failures.length < 20) failures.push(seed);
+      const f = r.failure!;
+      console.log(`FAIL seed ${seed} (${r.nodeCount} nodes, ${f.phase} phase, tick ${f.tick}) ${f.invariant}: ${f.message.split("\n").slice(0, 6).join("\n    ")}`);
+      console.log(`  reproduce: ${replayCommand(seed, cli.steps, cli.nodes, cli.scenario)}`);
+    }
+  }
+  const elapsedMs = Math.round(performance.now() - started);
+  console.log(JSON.stringify({
+    seeds: cli.seeds.length, firstSeed: cli.seeds[0], steps: cli.steps, passed: cli.seeds.length - failed, failed,
+    failedSeeds: failures, ticks, decidedSlots, crashes, reconfigurations, snapshots, worstLivenessTicks, elapsedMs,
+  }));
+  return failed === 0 ? 0 : 1;
+}
+
+process.exitCode = await main();

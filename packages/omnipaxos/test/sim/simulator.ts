@@ -1,0 +1,200 @@
+// The simulated cluster and its step loop: inputs (faults, appends), message delivery, ticks, then each
+// node's end of turn (persist, then send). Invariants are checked after every step (invariants.ts).
+
+import type { ClusterConfig, Message, OmniPaxosOptions, StoredEntry } from "../../src/index.ts";
+import { DecidedLogChecker, type Slot } from "./checkers/decided-log.ts";
+import { LeaderChecker } from "./checkers/leader.ts";
+import { SafetyViolation } from "./checkers/violation.ts";
+import type { CoreModule } from "./core-module.ts";
+import { type DigestState, digestMerge, digestOf } from "./digest-snapshot.ts";
+import { Network } from "./network.ts";
+import { Prng } from "./prng.ts";
+import { type SimParams, drawParams } from "./sim-params.ts";
+import { type Entry, SimNode } from "./sim-node.ts";
+
+export type SimMessage = Message<Entry, DigestState>;
+
+export interface SimStats {
+  appendedCount: number;
+  decidedSlotCount: number;
+  crashCount: number;
+  restartCount: number;
+  reconfigurationCount: number;
+  snapshotCount: number;
+  trimCount: number;
+  partitionCount: number;
+  unverifiedSnapshotCount: number;
+  maxConfigurationId: number;
+}
+
+export class Simulation {
+  readonly prng: Prng;
+  readonly faultPrng: Prng;
+  readonly params: SimParams;
+  readonly network: Network<SimMessage>;
+  readonly nodes = new Map<number, SimNode>();
+  readonly log: DecidedLogChecker = new DecidedLogChecker();
+  readonly leaders = new LeaderChecker();
+  tick = 0;
+  /** Decided configurations by id (1 = initial) and the slot of the StopSign that ended each. */
+  readonly configurations = new Map<number, ClusterConfig>();
+  readonly stopSignIdx = new Map<number, number>();
+  latestConfigurationId = 1;
+  /** Configuration id of the node each value was appended at. */
+  readonly appendedIn = new Map<Entry, number>();
+  pendingReconfiguration: { configurationId: number; atTick: number } | undefined;
+  private nextValue = 1;
+  private nextNewPid = 100;
+  /** A violation found inside a core callback (the snapshot spec), thrown after the step. */
+  deferredViolation: SafetyViolation | undefined;
+  readonly stats: SimStats = {
+    appendedCount: 0, decidedSlotCount: 0, crashCount: 0, restartCount: 0, reconfigurationCount: 0,
+    snapshotCount: 0, trimCount: 0, partitionCount: 0, unverifiedSnapshotCount: 0, maxConfigurationId: 1,
+  };
+  private readonly nodeOptions: OmniPaxosOptions<Entry, DigestState>;
+
+  constructor(
+    readonly core: CoreModule,
+    readonly seed: number,
+    nodeCount: number | undefined,
+    readonly trace: ((line: string) => void) | undefined,
+  ) {
+    this.prng = new Prng(seed);
+    this.params = drawParams(this.prng, nodeCount);
+    this.faultPrng = this.prng.fork();
+    this.network = new Network<SimMessage>(this.prng.fork(), (m) => structuredClone(m));
+    this.nodeOptions = {
+      snapshot: { create: (entries, firstIdx) => this.createSnapshot(entries, firstIdx), merge: digestMerge },
+      ...(this.params.useEntryId ? { entryId: (e: Entry) => e } : {}),
+    };
+    const initial: ClusterConfig = { configurationId: 1, nodes: [...this.params.pids] };
+    this.configurations.set(1, initial);
+    for (const pid of this.params.pids) this.addNode(pid, initial);
+  }
+
+  say(line: string): void {
+    if (this.trace !== undefined) this.trace(`[t${this.tick}] ${line}`);
+  }
+
+  latestConfiguration(): ClusterConfig {
+    return this.configurations.get(this.latestConfigurationId)!;
+  }
+
+  upNodes(): SimNode[] {
+    const out: SimNode[] = [];
+    for (const n of this.nodes.values()) if (n.instance !== undefined) out.push(n);
+    return out;
+  }
+
+  // ---- the step ----
+
+  /** One tick of simulated time. `inputs` runs first (faults and appends of the nemesis). */
+  step(inputs: () => void, crashMidTurnRate: number): void {
+    this.tick++;
+    inputs();
+    for (const m of this.network.takeDue(this.tick)) {
+      const node = this.nodes.get(m.to);
+      if (node?.instance !== undefined) node.instance.handleIncoming(m);
+    }
+    for (const node of this.nodes.values()) {
+      if (node.instance === undefined) continue;
+      if (this.faultPrng.chance(this.params.rates.tickSkip)) continue;
+      node.instance.tick();
+    }
+    for (const node of this.nodes.values()) {
+      if (node.instance === undefined) continue;
+      if (this.faultPrng.chance(crashMidTurnRate)) {
+        this.crash(node, "mid-turn, before its writes were durable");
+        continue;
+      }
+      for (const m of node.endTurn()) {
+        if (m.from !== node.pid || typeof m.to !== "number") {
+          throw new SafetyViolation("message-addressing", `node ${node.pid} sent ${m.kind} with from=${m.from} to=${m.to}`);
+        }
+        this.network.send(m, this.tick);
+      }
+    }
+  }
+
+  // ---- node operations (used by the nemesis and the liveness phase) ----
+
+  addNode(pid: number, cluster: ClusterConfig): SimNode {
+    const server = {
+      pid,
+      electionTickTimeout: this.params.electionTicks,
+      resendMessageTickTimeout: this.params.resendTicks,
+      batchSize: this.params.batchSize,
+      leaderPriority: this.params.priorities.get(pid) ?? 0,
+    };
+    const node = new SimNode(pid, this.core, cluster, server, this.nodeOptions);
+    this.nodes.set(pid, node);
+    node.start();
+    this.say(`node ${pid} starts in configuration ${cluster.configurationId} [${cluster.nodes.join(",")}]`);
+    return node;
+  }
+
+  crash(node: SimNode, how: string): void {
+    const lost = node.storage.hasUnflushedWrites;
+    node.crash(this.tick + this.faultPrng.range(5, 200));
+    this.network.dropFor(node.pid);
+    this.stats.crashCount++;
+    this.say(`node ${node.pid} crashes ${how}${lost ? " (unflushed writes lost)" : ""}, restarts at t${node.restartAtTick}`);
+  }
+
+  restart(node: SimNode): void {
+    node.start();
+    this.stats.restartCount++;
+    this.say(`node ${node.pid} restarts from its durable storage (decidedIdx ${node.instance!.getDecidedIdx()})`);
+  }
+
+  /** Appends one fresh unique value at `node`; undefined if the core refused it (a typed ProposalError). */
+  append(node: SimNode): Entry | undefined {
+    const op = node.instance!;
+    const value = this.nextValue++;
+    const configurationId = op.getConfiguration().configurationId;
+    try {
+      op.append(value);
+    } catch (e) {
+      if (e instanceof this.core.ProposalError) return undefined; // refused values must never be decided
+      throw e;
+    }
+    this.log.recordAppend(value);
+    this.appendedIn.set(value, configurationId);
+    this.stats.appendedCount++;
+    return value;
+  }
+
+  newPid(): number {
+    return this.nextNewPid++;
+  }
+
+  /** Called by the invariant checker when a slot becomes known as decided for the first time. */
+  onFirstDecided(idx: number, slot: Slot, stopSignConfig: ClusterConfig | undefined): void {
+    this.stats.decidedSlotCount++;
+    if (slot.kind !== "stopsign" || stopSignConfig === undefined) return;
+    const next = stopSignConfig;
+    this.configurations.set(next.configurationId, next);
+    this.stopSignIdx.set(next.configurationId - 1, idx);
+    this.latestConfigurationId = Math.max(this.latestConfigurationId, next.configurationId);
+    this.stats.maxConfigurationId = this.latestConfigurationId;
+    this.stats.reconfigurationCount++;
+    this.say(`StopSign decided at slot ${idx}: configuration ${next.configurationId} = [${next.nodes.join(",")}]`);
+    for (const pid of next.nodes) if (!this.nodes.has(pid)) this.addNode(pid, next);
+  }
+
+  // ---- the application's snapshot spec (checked against the global decided log) ----
+
+  private createSnapshot(entries: readonly StoredEntry<Entry>[], firstIdx: number): DigestState {
+    const values: number[] = [];
+    for (let k = 0; k < entries.length; k++) {
+      const e = entries[k];
+      const known = this.log.slotAt(firstIdx + k);
+      const same = known === undefined ? true : e.kind === "entry" ? known.kind === "entry" && known.value === e.entry : known.kind === "stopsign";
+      if (!same && this.deferredViolation === undefined) {
+        this.deferredViolation = new SafetyViolation("snapshot-input", `SnapshotSpec.create got slot ${firstIdx + k} = ${JSON.stringify(e)}, but the decided log has ${JSON.stringify(known)} there`);
+      }
+      if (e.kind === "entry") values.push(e.entry);
+    }
+    return digestOf(values);
+  }
+}
