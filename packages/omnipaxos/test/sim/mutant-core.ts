@@ -1,0 +1,43 @@
+// Builds a mutated copy of the core: packages/omnipaxos/src copied to a temp dir, one textual patch applied
+// (the pattern must match exactly once, or the mutant is rejected so it can never silently be a no-op),
+// then loaded by dynamic import. The committed sources are never touched.
+
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { CoreModule } from "./core-module.ts";
+
+export interface Mutant {
+  name: string;
+  /** The bug, in one line. */
+  bug: string;
+  /** File under packages/omnipaxos/src. */
+  file: string;
+  find: string;
+  replace: string;
+}
+
+export const CORE_SRC_DIR = join(dirname(fileURLToPath(import.meta.url)), "../../src");
+
+export interface LoadedMutant {
+  core: CoreModule;
+  dispose(): void;
+}
+
+export async function loadMutant(m: Mutant): Promise<LoadedMutant> {
+  const dir = mkdtempSync(join(tmpdir(), `omnipaxos-mutant-${m.name}-`));
+  try {
+    cpSync(CORE_SRC_DIR, dir, { recursive: true });
+    const path = join(dir, m.file);
+    const text = readFileSync(path, "utf8");
+    const count = text.split(m.find).length - 1;
+    if (count !== 1) throw new Error(`mutant ${m.name}: pattern found ${count} times in ${m.file} (must be exactly once): ${JSON.stringify(m.find)}`);
+    writeFileSync(path, text.replace(m.find, () => m.replace));
+    const core = (await import(pathToFileURL(join(dir, "index.ts")).href)) as CoreModule;
+    return { core, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
