@@ -1,0 +1,139 @@
+// `npm run bench`: starts 3 local metad processes (fsync on), provisions and joins them, then prints
+// ONE JSON LINE PER CASE: sequential puts, puts at concurrency 16/64/256 and linearizable gets at
+// 16/64 over Session streams, idle and loaded RSS per node, and the client-visible write gap after
+// SIGKILL of the leader. Every line carries the load generator's own CPU use (percent of one core).
+
+import { readFileSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { ProcessCluster } from "../test/e2e/process-cluster.ts";
+import { clientsFor } from "../test/e2e/clients.ts";
+import { SessionClient } from "./session-client.ts";
+
+const CASE_MS = Number(process.env.BENCH_CASE_MS ?? 5000);
+const SESSIONS = 4;
+const value = new Uint8Array(100).fill(0x61);
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+const ms = (x: number): number => +x.toFixed(3);
+
+function rssMb(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? +(Number(m[1]) / 1024).toFixed(1) : 0;
+}
+
+/** Runs `concurrency` loops of `op` for CASE_MS; returns throughput, latency percentiles and loadgen CPU. */
+async function load(concurrency: number, op: (worker: number, seq: number) => Promise<unknown>, durationMs = CASE_MS) {
+  const latencies: number[] = [];
+  let errors = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const deadline = t0 + durationMs;
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, w) => {
+      for (let seq = 0; performance.now() < deadline; seq++) {
+        const s = performance.now();
+        try {
+          await op(w, seq);
+          latencies.push(performance.now() - s);
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  latencies.sort((a, b) => a - b);
+  return {
+    ops: latencies.length,
+    errors,
+    opsPerSec: Math.round((latencies.length / wallMs) * 1000),
+    p50Ms: ms(percentile(latencies, 50)),
+    p99Ms: ms(percentile(latencies, 99)),
+    loadgenCpuPct: Math.round(((cpu.user + cpu.system) / 1000 / wallMs) * 100),
+  };
+}
+
+function print(line: Record<string, unknown>): void {
+  console.log(JSON.stringify(line));
+}
+
+async function main(): Promise<void> {
+  const cluster = new ProcessCluster();
+  const cleanup = () => void cluster.close();
+  process.once("SIGINT", cleanup);
+  try {
+    await cluster.startProvisioned(3);
+    const leader = await cluster.leaderIndex();
+    const leaderAddr = cluster.nodes[leader]!.address;
+    print({ case: "rss-idle", rssMbPerNode: cluster.nodes.map((n) => rssMb(n.pid)) });
+
+    const sessions = Array.from({ length: SESSIONS }, () => new SessionClient(clientsFor(leaderAddr, 30_000).metadata));
+    const run = randomUUID().slice(0, 8);
+    const putOp = (prefix: string) => (w: number, seq: number) =>
+      sessions[w % SESSIONS]!.put(`bench/${prefix}/${w}/${seq % 1000}`, value, `${run}-${prefix}-${w}-${seq}`);
+
+    print({ case: "put-sequential", valueBytes: 100, ...(await load(1, putOp("seq"))) });
+    for (const c of [16, 64, 256]) print({ case: `put-concurrency-${c}`, valueBytes: 100, ...(await load(c, putOp(`c${c}`))) });
+    for (const c of [16, 64]) {
+      print({ case: `get-linearizable-concurrency-${c}`, ...(await load(c, (w, seq) => sessions[w % SESSIONS]!.get(`bench/c16/${w % 16}/${seq % 100}`))) });
+    }
+    print({ case: "rss-loaded", rssMbPerNode: cluster.nodes.map((n) => rssMb(n.pid)) });
+    for (const s of sessions) s.close();
+
+    print({ case: "leader-kill-write-gap", ...(await leaderKillGap(cluster, leader, run)) });
+  } finally {
+    await cluster.close();
+  }
+}
+
+/**
+ * Writers at concurrency 16 on Sessions to the two followers (which forward to the leader) run
+ * before, across and after a SIGKILL of the leader; the gap is the longest time without any
+ * acknowledged write, and resume is the time from the kill to the first acknowledgement after it.
+ */
+async function leaderKillGap(cluster: ProcessCluster, leader: number, run: string) {
+  const followers = [0, 1, 2].filter((i) => i !== leader).map((i) => cluster.nodes[i]!.address);
+  let sessions = followers.map((a) => new SessionClient(clientsFor(a, 5000).metadata));
+  const acks: number[] = [];
+  let killAt = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const durationMs = 6000;
+  await Promise.all(
+    Array.from({ length: 16 }, async (_, w) => {
+      for (let seq = 0; performance.now() - t0 < durationMs; seq++) {
+        const i = (w + seq) % sessions.length;
+        if (sessions[i]!.broken) sessions[i] = new SessionClient(clientsFor(followers[i]!, 5000).metadata);
+        try {
+          await sessions[i]!.put(`bench/kill/${w}/${seq % 100}`, value, `${run}-kill-${w}-${seq}`);
+          acks.push(performance.now());
+        } catch {
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        if (killAt === 0 && performance.now() - t0 > 1500) {
+          killAt = performance.now();
+          void cluster.nodes[leader]!.kill("SIGKILL");
+        }
+      }
+    }),
+  );
+  const cpu = process.cpuUsage(cpu0);
+  for (const s of sessions) s.close();
+  acks.sort((a, b) => a - b);
+  let gap = 0;
+  for (let i = 1; i < acks.length; i++) gap = Math.max(gap, acks[i]! - acks[i - 1]!);
+  const firstAfter = acks.find((t) => t > killAt);
+  return {
+    writeGapMs: Math.round(gap),
+    resumeAfterKillMs: firstAfter === undefined ? null : Math.round(firstAfter - killAt),
+    acknowledged: acks.length,
+    loadgenCpuPct: Math.round(((cpu.user + cpu.system) / 1000 / (performance.now() - t0)) * 100),
+  };
+}
+
+await main();
