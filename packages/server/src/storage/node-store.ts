@@ -16,6 +16,7 @@ export interface OpenNodeStoreOptions {
   clusterId?: string;
   stateMachineLimits?: StateMachineLimits;
   logCacheEntriesMax?: number;
+  logCacheBytesMax?: number;
 }
 
 /**
@@ -29,6 +30,7 @@ export function openNodeStore(options: OpenNodeStoreOptions): { store: NodeStore
     name: options.name,
     ...(options.clusterId !== undefined ? { clusterId: options.clusterId } : {}),
     ...(options.logCacheEntriesMax !== undefined ? { logCacheEntriesMax: options.logCacheEntriesMax } : {}),
+    ...(options.logCacheBytesMax !== undefined ? { logCacheBytesMax: options.logCacheBytesMax } : {}),
     slotCodec: storedEntryCodec,
     snapshotCodec: kvSnapshotCodec,
   });

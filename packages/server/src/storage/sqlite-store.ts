@@ -23,8 +23,10 @@ export interface OpenStoreOptions<T, S> {
   slotCodec: EntryCodec<StoredEntry<T>>;
   /** Codec of the core's snapshot type S. */
   snapshotCodec: EntryCodec<S>;
-  /** Decoded committed log entries kept in memory for the core's reads (default 100,000). */
+  /** Decoded committed log entries kept in memory for the core's reads (default 100,000)... */
   logCacheEntriesMax?: number;
+  /** ...and at most this many encoded bytes of them (default 64 MiB). */
+  logCacheBytesMax?: number;
 }
 
 export interface CommitStats {
@@ -81,7 +83,7 @@ export class SqliteStore<T, S> implements Storage<T, S> {
     this.stmts = prepareStatements(db);
     this.state = new StagedState(this.stmts);
     this.identity = loadIdentity(this.state, options.dataDir, options.name, options.clusterId);
-    this.log = new StagedLog(this.stmts, this.state, options.slotCodec, options.logCacheEntriesMax ?? 100_000);
+    this.log = new StagedLog(this.stmts, this.state, options.slotCodec, options.logCacheEntriesMax ?? 100_000, options.logCacheBytesMax ?? 64 * 1024 * 1024);
     this.kv = new SqliteKvBackend(this.stmts, this.state);
     this.snapshotCodec = options.snapshotCodec;
     this.promise = decodeValue(this.state.get(PROMISE));

@@ -20,7 +20,12 @@ export class StagedLog<E> {
   private committedLen: number;
   /** Decoded committed entries [cacheStart, committedLen). Invariant: cacheStart + cache.length === committedLen. */
   private cache: E[] = [];
+  /** Encoded size of each cached entry (parallel to cache), and their sum. */
+  private cacheSizes: number[] = [];
+  private cacheBytes = 0;
   private cacheStart: number;
+  /** Encoded sizes of the overlay, recorded by flush() for promote(). */
+  private flushedSizes: number[] = [];
   /** Staged: rows >= overlayStart are replaced by `overlay`. overlayStart > committedLen only after a trim past the end. */
   private overlayStart: number;
   private overlay: E[] = [];
@@ -32,6 +37,7 @@ export class StagedLog<E> {
     private readonly state: StagedState,
     private readonly codec: EntryCodec<E>,
     private readonly cacheEntriesMax: number,
+    private readonly cacheBytesMax: number,
   ) {
     this.committedStart = decodeNumber(state.get(LOG_START), 0);
     const max = stmts.logMaxIdx.get()?.idx;
@@ -114,28 +120,48 @@ export class StagedLog<E> {
     if (this.stagedStart > this.committedStart) this.stmts.logDeleteBelow.run(this.stagedStart);
     if (this.overlayStart < this.committedLen) this.stmts.logDeleteFrom.run(this.overlayStart);
     let idx = this.overlayStart;
-    for (const e of this.overlay) this.stmts.logInsert.run(idx++, this.codec.encode(e));
+    this.flushedSizes = [];
+    for (const e of this.overlay) {
+      const bytes = this.codec.encode(e);
+      this.flushedSizes.push(bytes.length);
+      this.stmts.logInsert.run(idx++, bytes);
+    }
   }
 
   promote(): void {
     if (this.overlayStart <= this.cacheStart || this.overlayStart > this.committedLen) {
-      this.cache = [];
+      this.dropCacheFront(this.cache.length);
       this.cacheStart = this.overlayStart;
     } else {
-      this.cache.length = this.overlayStart - this.cacheStart;
+      const keep = this.overlayStart - this.cacheStart;
+      for (let i = keep; i < this.cache.length; i++) this.cacheBytes -= this.cacheSizes[i]!;
+      this.cache.length = keep;
+      this.cacheSizes.length = keep;
     }
-    for (const e of this.overlay) this.cache.push(e);
+    this.overlay.forEach((e, i) => {
+      this.cache.push(e);
+      this.cacheSizes.push(this.flushedSizes[i]!);
+      this.cacheBytes += this.flushedSizes[i]!;
+    });
     this.committedLen = this.overlayStart + this.overlay.length;
     this.committedStart = this.stagedStart;
-    let drop = Math.max(0, this.committedStart - this.cacheStart, this.cache.length - this.cacheEntriesMax);
-    drop = Math.min(drop, this.cache.length);
-    if (drop > 0) {
-      this.cache = this.cache.slice(drop);
-      this.cacheStart += drop;
-    }
+    this.dropCacheFront(Math.max(0, this.committedStart - this.cacheStart, this.cache.length - this.cacheEntriesMax));
+    let drop = 0;
+    for (let bytes = this.cacheBytes; bytes > this.cacheBytesMax && drop < this.cache.length; drop++) bytes -= this.cacheSizes[drop]!;
+    this.dropCacheFront(drop);
     if (this.cache.length === 0) this.cacheStart = this.committedLen;
     this.overlay = [];
+    this.flushedSizes = [];
     this.overlayStart = this.committedLen;
+  }
+
+  private dropCacheFront(count: number): void {
+    const n = Math.min(count, this.cache.length);
+    if (n === 0) return;
+    for (let i = 0; i < n; i++) this.cacheBytes -= this.cacheSizes[i]!;
+    this.cache = this.cache.slice(n);
+    this.cacheSizes = this.cacheSizes.slice(n);
+    this.cacheStart += n;
   }
 
   discard(): void {

@@ -139,18 +139,23 @@ test("trim and setSnapshot keep absolute indexes, also past the end of the log",
   assert.deepEqual(keysOf(re.store.getEntries(15, 16)), ["z"]);
 });
 
-test("log reads beyond the in-memory cache come from SQLite", () => {
-  const dir = tempDir();
-  const s = openNodeStore({ dataDir: dir, name: "n1", logCacheEntriesMax: 3 });
-  open.push(s.store);
-  const keys = Array.from({ length: 10 }, (_, i) => `k${i}`);
-  for (const k of keys) {
-    s.store.appendEntries([entry(k)]);
+for (const bound of [{ logCacheEntriesMax: 3 }, { logCacheBytesMax: 100 }]) {
+  test(`log reads beyond the in-memory cache come from SQLite (${JSON.stringify(bound)})`, () => {
+    const dir = tempDir();
+    const s = openNodeStore({ dataDir: dir, name: "n1", ...bound });
+    open.push(s.store);
+    const keys = Array.from({ length: 10 }, (_, i) => `k${i}`);
+    for (const k of keys) {
+      s.store.appendEntries([entry(k, "x".repeat(30))]);
+      s.store.commit();
+    }
+    s.store.appendOnPrefix(9, [entry("k9b")]);
     s.store.commit();
-  }
-  assert.deepEqual(keysOf(s.store.getEntries(0, 10)), keys);
-  assert.deepEqual(keysOf(s.store.getEntries(2, 8)), keys.slice(2, 8));
-});
+    const expected = [...keys.slice(0, 9), "k9b"];
+    assert.deepEqual(keysOf(s.store.getEntries(0, 10)), expected);
+    assert.deepEqual(keysOf(s.store.getEntries(2, 8)), expected.slice(2, 8));
+  });
+}
 
 test("the KV state on SQLite equals the in-memory replay, across commits and a restart", () => {
   const dir = tempDir();
