@@ -1,0 +1,145 @@
+// One fault run: a process cluster, N workload clients on a few hot keys, the nemesis acting every
+// few seconds; then heal, final reads, and the linearizability check of the recorded history.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { checkEvents, type CheckResult } from "../linearizability/check.ts";
+import { pairOperations, partitionByKey, resolveObservedWrites } from "../linearizability/history.ts";
+import { renderAnomalyHtml } from "../linearizability/visualize.ts";
+import { ProcessCluster } from "../cluster/process-cluster.ts";
+import { Nemesis, type NemesisKind, type FaultRecord } from "../nemesis/nemesis.ts";
+import { Prng } from "../util/prng.ts";
+import { ClientWorker } from "../workload/client-worker.ts";
+import { HistoryRecorder } from "../workload/history-recorder.ts";
+import { finalReads } from "./final-reads.ts";
+
+export interface RunOptions {
+  nodes: number;
+  timeS: number;
+  nemesis: readonly NemesisKind[];
+  seed: number;
+  clients: number;
+  keys: number;
+  /** OMNIMETA_UNSAFE for every node ("" for none). */
+  unsafe: string;
+  /** Where the history, verdict and anomaly pages go. */
+  outDir: string;
+  nemesisIntervalMs: number;
+  nemesisHoldMs: number;
+  killAllRate: number;
+  duplicateRate: number;
+  thinkMs: number;
+  log: (line: string) => void;
+}
+
+export interface Verdict {
+  valid: boolean | "unknown";
+  seed: number;
+  nodes: number;
+  timeS: number;
+  nemesis: readonly NemesisKind[];
+  unsafe: string;
+  ops: number;
+  ok: number;
+  fail: number;
+  info: number;
+  faults: Record<string, number>;
+  /** Faults after which the cluster did not become healthy within the recovery timeout. */
+  unrecovered: number;
+  /** Final reads that never got an answer (they leave "no acknowledged write lost" unproven). */
+  finalReadsUnanswered: number;
+  anomalies: { key: string; explanation: string[]; timeline: string }[];
+  keys: CheckResult["keys"];
+  checkMs: number;
+  history: string;
+  runDir: string;
+  faultLog: FaultRecord[];
+}
+
+export const defaultRunOptions: Omit<RunOptions, "outDir" | "log"> = {
+  nodes: 3,
+  timeS: 60,
+  nemesis: ["kill", "pause", "partition", "member"],
+  seed: 1,
+  clients: 8,
+  keys: 3,
+  unsafe: "",
+  nemesisIntervalMs: 3000,
+  nemesisHoldMs: 3000,
+  killAllRate: 0.2,
+  duplicateRate: 0.05,
+  thinkMs: 10,
+};
+
+export async function runJepsen(o: RunOptions): Promise<Verdict> {
+  const outDir = resolve(o.outDir);
+  mkdirSync(outDir, { recursive: true });
+  const runDir = join(outDir, "cluster");
+  const rng = new Prng(o.seed);
+  const keys = Array.from({ length: o.keys }, (_, i) => `k${i}`);
+  o.log(`run: ${outDir} (seed ${o.seed}); starting ${o.nodes} nodes`);
+  const cluster = await ProcessCluster.start({ size: o.nodes, runDir, unsafe: o.unsafe });
+  const recorder = new HistoryRecorder(join(outDir, "history.jsonl"));
+  const nemesis = new Nemesis(cluster, new Prng(rng.nextU32()), {
+    kinds: o.nemesis,
+    intervalMs: o.nemesisIntervalMs,
+    holdMs: o.nemesisHoldMs,
+    recoveryTimeoutMs: 30_000,
+    killAllRate: o.killAllRate,
+  }, o.log);
+  let unanswered = 0;
+  try {
+    const clients = () => cluster.nodes.map((n) => cluster.client(n.name));
+    const workload = { keys, opTimeoutMs: 8000, attemptTimeoutMs: 1500, thinkMs: o.thinkMs, duplicateRate: o.duplicateRate, runId: `r${o.seed}-${Date.now().toString(36)}` };
+    const workers = Array.from({ length: o.clients }, (_, p) => new ClientWorker(p, clients, recorder, new Prng(rng.nextU32()), workload));
+    const endAt = Date.now() + o.timeS * 1000;
+    const stopped = () => Date.now() >= endAt;
+    o.log(`run: ${o.clients} clients on ${keys.join(",")} for ${o.timeS} s; nemesis ${o.nemesis.join(",") || "none"}`);
+    await Promise.all([...workers.map((w) => w.run(stopped)), o.nemesis.length > 0 ? nemesis.run(stopped) : Promise.resolve()]);
+    o.log("run: healing and waiting for a healthy cluster");
+    await nemesis.healAll();
+    await cluster.waitHealthy(60_000).catch((e: Error) => o.log(`run: ${e.message}`));
+    unanswered = await finalReads(cluster, keys, recorder, 20_000);
+  } finally {
+    await recorder.close();
+    await nemesis.healAll().catch(() => {});
+    await cluster.close({ keepData: true });
+  }
+  return judge(o, recorder, nemesis, unanswered, outDir, runDir);
+}
+
+function judge(o: RunOptions, recorder: HistoryRecorder, nemesis: Nemesis, unanswered: number, outDir: string, runDir: string): Verdict {
+  const started = Date.now();
+  const result = checkEvents(recorder.events);
+  const checkMs = Date.now() - started;
+  const ops = pairOperations(recorder.events);
+  const byKey = partitionByKey(resolveObservedWrites(ops));
+  const anomalies = result.anomalies.map((a, i) => {
+    const timeline = join(outDir, `anomaly-${i + 1}-${a.key}.html`);
+    writeFileSync(timeline, renderAnomalyHtml(a, byKey.get(a.key) ?? []));
+    return { key: a.key, explanation: a.explanation, timeline };
+  });
+  const count = (t: string) => ops.filter((op) => op.status === t).length;
+  const verdict: Verdict = {
+    valid: result.valid,
+    seed: o.seed,
+    nodes: o.nodes,
+    timeS: o.timeS,
+    nemesis: o.nemesis,
+    unsafe: o.unsafe,
+    ops: ops.length,
+    ok: count("ok"),
+    fail: count("fail"),
+    info: count("info"),
+    faults: nemesis.counts(),
+    unrecovered: nemesis.faults.filter((f) => f.recoveryMs === undefined).length,
+    finalReadsUnanswered: unanswered,
+    anomalies,
+    keys: result.keys,
+    checkMs,
+    history: join(outDir, "history.jsonl"),
+    runDir,
+    faultLog: nemesis.faults,
+  };
+  writeFileSync(join(outDir, "verdict.json"), JSON.stringify(verdict, null, 2) + "\n");
+  return verdict;
+}
