@@ -57,6 +57,9 @@ export interface AcceptSync<T, S> extends Envelope {
   /** The follower's log becomes: its prefix [0, sync start) + sync. */
   sync: SyncPayload<T, S>;
   decidedIdx: number;
+  /** The leader's acceptedIdx when its Prepare phase ended: every slot any earlier leader could
+   *  still get decided lies below it (used to settle proposals placed by earlier leaders). */
+  inheritedIdx: number;
 }
 export interface AcceptDecide<T> extends Envelope {
   kind: "AcceptDecide";
@@ -74,13 +77,25 @@ export interface Compaction extends Envelope { kind: "Compaction"; n: Ballot; op
 // ---- Proposal forwarding (retried until decided or reported dropped) ----
 export interface ProposalForward<T> extends Envelope {
   kind: "ProposalForward";
-  /** Sequence number of entries[0] in the sender's forwarding session with ballot `n`. */
+  /** The leader's ballot this forwarding session belongs to. */
+  n: Ballot;
+  /** Sequence number of entries[0] within the session (resends reuse it; the leader de-duplicates). */
+  seq: number;
+  /** Every entry below this seq has been acknowledged (the leader may forget those acks). */
+  ackedSeq: number;
+  /** Application entries and/or a StopSign (reconfigure at a follower). */
+  entries: StoredEntry<T>[];
+}
+/** The leader placed the forwarded entries [seq, seq+count) at slots [idx, idx+count) in ballot n,
+ *  or, if `rejected`, refused them (a StopSign is in its log: the configuration has ended). */
+export interface ProposalAck extends Envelope {
+  kind: "ProposalAck";
   n: Ballot;
   seq: number;
-  entries: T[];
+  count: number;
+  idx: number;
+  rejected?: "reconfigured";
 }
-/** The leader appended the forwarded entries [seq, seq+count) at slots [idx, idx+count) in ballot n. */
-export interface ProposalAck extends Envelope { kind: "ProposalAck"; n: Ballot; seq: number; count: number; idx: number }
 
 // ---- Read index ----
 export interface ReadQuorumRequest extends Envelope { kind: "ReadQuorumRequest"; n: Ballot; round: number }

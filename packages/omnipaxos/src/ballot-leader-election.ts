@@ -1,0 +1,102 @@
+// Ballot Leader Election (OmniPaxos paper §4): heartbeat rounds driven by ticks; a node is
+// quorum-connected when it heard a quorum in its last round, and only quorum-connected (and
+// ready) nodes are candidates. Each node follows the highest candidate ballot it can see, and
+// bumps its own ballot above a leader it no longer sees, so partial connectivity cannot livelock.
+import { BALLOT_ZERO, compareBallots, type Ballot } from "./ballot.ts";
+import type { HeartbeatReply, HeartbeatRequest } from "./messages.ts";
+import type { Outbox } from "./outbox.ts";
+import { quorumSize } from "./quorum.ts";
+
+interface Reply {
+  ballot: Ballot;
+  candidate: boolean;
+}
+
+export class BallotLeaderElection {
+  /** This node's ballot. Invariant: ballot.pid === pid, ballot.configurationId === configurationId. */
+  ballot: Ballot;
+  /** The leader this node follows (BALLOT_ZERO: none). */
+  leader: Ballot = BALLOT_ZERO;
+  quorumConnected = false;
+  private round = 0;
+  private ticksInRound = 0;
+  private replies = new Map<number, Reply>();
+  private readonly quorum: number;
+
+  constructor(
+    private readonly pid: number,
+    private readonly configurationId: number,
+    private readonly peers: readonly number[],
+    priority: number,
+    initialN: number,
+    private readonly electionTickTimeout: number,
+    private readonly out: Outbox<unknown, unknown>,
+    /** Whether this node may lead (holds the prefix its configuration starts from). */
+    private readonly isReady: () => boolean,
+  ) {
+    this.quorum = quorumSize(peers.length + 1);
+    this.ballot = { configurationId, n: initialN, priority, pid };
+  }
+
+  /** Advances time; returns true when a round ended (the leader may have changed). */
+  tick(): boolean {
+    this.ticksInRound++;
+    if (this.ticksInRound < this.electionTickTimeout) return false;
+    this.ticksInRound = 0;
+    this.endRound();
+    this.startRound();
+    return true;
+  }
+
+  startRound(): void {
+    this.round++;
+    this.replies.clear();
+    for (const to of this.peers) {
+      this.out.push({ kind: "HeartbeatRequest", from: this.pid, to, configurationId: this.configurationId, round: this.round });
+    }
+  }
+
+  handleHeartbeatRequest(msg: HeartbeatRequest): void {
+    this.out.push({
+      kind: "HeartbeatReply", from: this.pid, to: msg.from, configurationId: this.configurationId,
+      round: msg.round, ballot: this.ballot, quorumConnected: this.quorumConnected, ready: this.isReady(),
+    });
+  }
+
+  handleHeartbeatReply(msg: HeartbeatReply): void {
+    if (msg.round !== this.round) return;
+    this.replies.set(msg.from, { ballot: msg.ballot, candidate: msg.quorumConnected && msg.ready });
+  }
+
+  /** A Sequence Paxos promise outranks the leader we follow: follow it (it got a quorum of promises). */
+  observePromise(promise: Ballot): void {
+    if (promise.configurationId === this.configurationId && compareBallots(promise, this.leader) > 0) this.leader = promise;
+  }
+
+  /** Make our ballot outrank `b` (used when we were elected with a ballot Sequence Paxos already passed). */
+  bumpAbove(b: Ballot): void {
+    if (compareBallots(this.ballot, b) <= 0) this.ballot = { ...this.ballot, n: b.n + 1 };
+    if (this.leader.pid === this.pid) this.leader = this.ballot;
+  }
+
+  private endRound(): void {
+    this.quorumConnected = this.replies.size + 1 >= this.quorum;
+    if (!this.quorumConnected) return; // keep following the old leader; we cannot judge
+    let top = this.topCandidate();
+    if (compareBallots(this.leader, BALLOT_ZERO) > 0 && compareBallots(top, this.leader) < 0) {
+      // The leader we follow is gone or no longer quorum-connected: outrank it and re-elect.
+      if (compareBallots(this.ballot, this.leader) <= 0) this.ballot = { ...this.ballot, n: this.leader.n + 1 };
+      this.leader = BALLOT_ZERO;
+      top = this.topCandidate();
+    }
+    if (compareBallots(top, this.leader) > 0) this.leader = top;
+  }
+
+  private topCandidate(): Ballot {
+    let top = this.isReady() ? this.ballot : BALLOT_ZERO;
+    for (const r of this.replies.values()) {
+      if (r.candidate && compareBallots(r.ballot, top) > 0) top = r.ballot;
+    }
+    return top;
+  }
+}

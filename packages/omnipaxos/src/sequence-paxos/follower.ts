@@ -1,0 +1,110 @@
+// The follower side of Sequence Paxos: promise a higher ballot (shipping our log suffix if we are
+// more up to date), adopt the leader's log on AcceptSync, append pipelined AcceptDecide batches
+// in order, learn decisions, and ask for a Prepare (PrepareReq) when we lost track.
+import { assert } from "../assert.ts";
+import { ballotEquals, compareBallots } from "../ballot.ts";
+import type { AcceptDecide, AcceptSync, Decide, Message, Prepare } from "../messages.ts";
+import type { SequencePaxos } from "./sequence-paxos.ts";
+import { applySync, buildSync } from "./sync.ts";
+
+/** Set by handlers, emitted once per flush: one Accepted per batch of inputs. */
+export interface FollowerFlags {
+  acceptedPending: boolean;
+  /** The leader's inheritedIdx we still have to reach before settling uncertain proposals. */
+  settleAt: number | undefined;
+}
+
+export function handlePrepare<T, S>(sp: SequencePaxos<T, S>, msg: Prepare): void {
+  const c = compareBallots(msg.n, sp.promise);
+  if (c < 0) return;
+  if (c === 0 && sp.role === "follower" && sp.phase === "accept") {
+    sendAccepted(sp); // the leader lost our Accepted: tell it where we are
+    return;
+  }
+  if (c > 0) {
+    if (sp.role === "leader") stepDown(sp);
+    sp.setPromise(msg.n);
+    sp.proposals.onPromiseChanged();
+  }
+  sp.role = "follower";
+  sp.phase = "prepare";
+  let sync;
+  const rc = compareBallots(sp.acceptedRound, msg.acceptedRound);
+  if (rc > 0) sync = buildSync(sp, Math.min(msg.decidedIdx, sp.acceptedIdx), sp.acceptedIdx, false);
+  else if (rc === 0 && sp.acceptedIdx > msg.acceptedIdx) sync = buildSync(sp, msg.acceptedIdx, sp.acceptedIdx, false);
+  assert(rc <= 0 || sync !== undefined || sp.acceptedIdx <= msg.decidedIdx, () => `cannot ship our log suffix from ${msg.decidedIdx}: trimmed without a snapshot`);
+  const reply: Message<T, S> = {
+    kind: "Promise", from: sp.pid, to: msg.from, configurationId: sp.config.configurationId,
+    n: msg.n, acceptedRound: sp.acceptedRound, acceptedIdx: sp.acceptedIdx, decidedIdx: sp.decidedIdx,
+    ...(sync !== undefined ? { sync } : {}),
+  };
+  sp.send(reply);
+}
+
+/** Leadership lost. The unflushed batch was never written nor sent: our own entries in it are
+ *  requeued by Proposals.onPromiseChanged, forwarded ones are retried by their forwarders. */
+export function stepDown<T, S>(sp: SequencePaxos<T, S>): void {
+  sp.leader = undefined;
+  sp.role = "follower";
+  sp.reads.failAll();
+}
+
+export function handleAcceptSync<T, S>(sp: SequencePaxos<T, S>, msg: AcceptSync<T, S>): void {
+  if (!ballotEquals(msg.n, sp.promise) || sp.phase !== "prepare" || sp.role !== "follower") {
+    if (compareBallots(msg.n, sp.promise) > 0) sendPrepareReq(sp, msg.from);
+    return;
+  }
+  applySync(sp, msg.sync);
+  sp.setAcceptedRound(msg.n);
+  sp.phase = "accept";
+  sp.flags.settleAt = msg.inheritedIdx;
+  sendAccepted(sp);
+  sp.setDecidedIdx(Math.min(msg.decidedIdx, sp.acceptedIdx));
+  maybeSettle(sp);
+}
+
+export function handleAcceptDecide<T, S>(sp: SequencePaxos<T, S>, msg: AcceptDecide<T>): void {
+  if (!ballotEquals(msg.n, sp.promise) || sp.phase !== "accept" || sp.role !== "follower") {
+    if (compareBallots(msg.n, sp.promise) > 0 || (ballotEquals(msg.n, sp.promise) && sp.phase === "recover")) sendPrepareReq(sp, msg.from);
+    return;
+  }
+  if (msg.startIdx > sp.acceptedIdx) return; // a gap (lost or reordered batch): the leader resends
+  const skip = sp.acceptedIdx - msg.startIdx;
+  if (skip < msg.entries.length) sp.appendEntries(skip === 0 ? msg.entries : msg.entries.slice(skip));
+  sp.flags.acceptedPending = true;
+  sp.setDecidedIdx(Math.min(msg.decidedIdx, sp.acceptedIdx));
+  maybeSettle(sp);
+}
+
+export function handleDecide<T, S>(sp: SequencePaxos<T, S>, msg: Decide): void {
+  if (!ballotEquals(msg.n, sp.promise) || sp.phase !== "accept" || sp.role !== "follower") return;
+  sp.setDecidedIdx(Math.min(msg.decidedIdx, sp.acceptedIdx));
+}
+
+function maybeSettle<T, S>(sp: SequencePaxos<T, S>): void {
+  const at = sp.flags.settleAt;
+  if (at === undefined || sp.acceptedIdx < at || sp.phase !== "accept") return;
+  sp.flags.settleAt = undefined;
+  sp.proposals.settle(at, "requeue");
+}
+
+export function sendAccepted<T, S>(sp: SequencePaxos<T, S>): void {
+  sp.flags.acceptedPending = false;
+  sp.send({ kind: "Accepted", from: sp.pid, to: sp.promise.pid, configurationId: sp.config.configurationId, n: sp.promise, acceptedIdx: sp.acceptedIdx });
+}
+
+export function sendPrepareReq<T, S>(sp: SequencePaxos<T, S>, to: number): void {
+  sp.send({ kind: "PrepareReq", from: sp.pid, to, configurationId: sp.config.configurationId });
+}
+
+/** Flush: the coalesced Accepted for everything appended since the last one. */
+export function followerFlush<T, S>(sp: SequencePaxos<T, S>): void {
+  if (sp.flags.acceptedPending && sp.role === "follower" && sp.phase === "accept") sendAccepted(sp);
+}
+
+/** Resend timeout at a follower: a recovering node keeps asking for a Prepare. */
+export function followerResend<T, S>(sp: SequencePaxos<T, S>, leaderHint: number | undefined): void {
+  if (sp.phase !== "recover") return;
+  if (leaderHint !== undefined && leaderHint !== sp.pid) sendPrepareReq(sp, leaderHint);
+  else for (const to of sp.peers) sendPrepareReq(sp, to);
+}
