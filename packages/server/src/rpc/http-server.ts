@@ -1,8 +1,12 @@
-// The one listener of a node: HTTP/2 cleartext (h2c) serving the Connect services plus /health and /metrics.
-// Clients, ctl, grpcurl and peers all reach the node here.
+// The one listener of a node: HTTP/2 cleartext (h2c, prior knowledge) for the Connect services and peers,
+// plus a minimal HTTP/1.1 answer on the same port (sniffed from the first bytes) so that curl and
+// Prometheus can read /health and /metrics. RPCs need HTTP/2.
 
 import * as http2 from "node:http2";
+import * as net from "node:net";
 import type { AddressInfo } from "node:net";
+
+const h2Preface = Buffer.from("PRI * HTTP/2.0");
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ConnectRouter } from "@connectrpc/connect";
 
@@ -40,11 +44,23 @@ export async function listenHttp2(host: string, port: number, endpoints: HttpEnd
       }
     },
   });
-  const server = http2.createServer({ maxSessionMemory: 64 }, handler);
-  const sessions = new Set<http2.ServerHttp2Session>();
-  server.on("session", (s) => {
-    sessions.add(s);
-    s.on("close", () => sessions.delete(s));
+  const h2 = http2.createServer({ maxSessionMemory: 64 }, handler);
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer({ pauseOnConnect: true }, (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+    socket.once("data", (first: Buffer) => {
+      socket.pause();
+      const n = Math.min(first.length, h2Preface.length);
+      if (first.subarray(0, n).equals(h2Preface.subarray(0, n))) {
+        socket.unshift(first);
+        h2.emit("connection", socket);
+      } else {
+        answerHttp1(socket, first, endpoints);
+      }
+    });
+    socket.resume();
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -60,8 +76,26 @@ export async function listenHttp2(host: string, port: number, endpoints: HttpEnd
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
-        // Streams (watches, sessions, peer exchanges) never end by themselves: cut the sessions.
-        for (const s of sessions) s.destroy();
+        // Streams (watches, sessions, peer exchanges) never end by themselves: cut the connections.
+        for (const s of sockets) s.destroy();
       }),
   };
+}
+
+/** One HTTP/1.1 request on a fresh connection: GET /health or /metrics, then close. */
+function answerHttp1(socket: net.Socket, first: Buffer, endpoints: HttpEndpoints): void {
+  const requestLine = first.toString("latin1", 0, Math.min(first.length, 512)).split("\r\n")[0] ?? "";
+  const [method, target] = requestLine.split(" ");
+  const path = (target ?? "").split("?")[0];
+  let status = 404;
+  let type = "text/plain";
+  let body = "not found (RPCs need HTTP/2)\n";
+  if (method === "GET" && path === "/health") {
+    const [code, obj] = endpoints.health();
+    [status, type, body] = [code, "application/json", JSON.stringify(obj) + "\n"];
+  } else if (method === "GET" && path === "/metrics") {
+    [status, type, body] = [200, "text/plain; version=0.0.4", endpoints.metrics()];
+  }
+  const reason = status === 200 ? "OK" : status === 404 ? "Not Found" : "Service Unavailable";
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: ${type}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
