@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { MetadataService } from "@omnimeta/proto";
+import { ClusterService, MetadataService } from "@omnimeta/proto";
 import { silentLogger, startNode } from "@omnimeta/server";
 
 const dataDir = process.argv[2] ?? mkdtempSync(join(tmpdir(), "omnimeta-embedded-"));
@@ -19,7 +19,12 @@ try {
   console.log(`node ${node.name} at ${node.address}, cluster ${clusterId}${alreadyProvisioned ? " (reused)" : " (new)"}`);
   await node.waitForState("active");
 
-  const kv = createClient(MetadataService, createGrpcTransport({ baseUrl: node.address }));
+  const transport = createGrpcTransport({ baseUrl: node.address });
+  // A fresh or restarted node elects itself leader within a few ticks; WatchLeader says when.
+  for await (const change of createClient(ClusterService, transport).watchLeader({})) {
+    if (change.leaderId !== 0n) break;
+  }
+  const kv = createClient(MetadataService, transport);
   const put = await kv.put({ key: "config/greeting", value: new TextEncoder().encode("hello, omnimeta") });
   console.log(`put config/greeting -> version ${put.version}, revision ${put.revision}`);
   const got = await kv.get({ key: "config/greeting" });

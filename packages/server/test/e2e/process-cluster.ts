@@ -45,14 +45,24 @@ export class ProcessCluster {
 
   /** Waits until every running node reports ACTIVE in a configuration with `count` members and a leader. */
   async waitForMembers(count: number, timeoutMs = 30_000): Promise<void> {
-    await eventually(`${count} active members`, async () => {
+    await this.withLogsOnFailure(eventually(`${count} active members`, async () => {
       for (const n of this.nodes.filter((x) => x.running)) {
         const s = await clientsFor(n.address, 2000).cluster.status({});
         if (s.state !== NodeState.ACTIVE) throw new Error(`${n.options.name} is ${NodeState[s.state]} (${s.stateDetail})`);
         if ((s.configuration?.members.length ?? 0) !== count) throw new Error(`${n.options.name} sees ${s.configuration?.members.length} members`);
         if (s.leaderId === 0n) throw new Error(`${n.options.name} knows no leader`);
       }
-    }, timeoutMs);
+    }, timeoutMs));
+  }
+
+  /** Adds the last log lines of every node to a failure, so a failed run explains itself. */
+  async withLogsOnFailure<T>(p: Promise<T>, lines = 8): Promise<T> {
+    try {
+      return await p;
+    } catch (e) {
+      const logs = this.nodes.map((n) => `--- ${n.options.name} (${n.running ? "running" : "down"}):\n${n.logs.slice(-lines).join("\n")}`).join("\n");
+      throw new Error(`${(e as Error).message}\n${logs}`);
+    }
   }
 
   /** The index of the node that the running nodes agree is the leader. */
