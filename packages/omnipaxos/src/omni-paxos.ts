@@ -108,7 +108,8 @@ export class OmniPaxos<T, S = never> {
 
   private makeBle(): BallotLeaderElection {
     const sp = this.sp;
-    const initialN = sp.promise.configurationId === sp.config.configurationId ? sp.promise.n : 0;
+    // Start at n = 0: a restarted node must not pre-empt a healthy leader (bumpAbove handles the promise if elected).
+    const initialN = 0;
     const ble = new BallotLeaderElection(this.server.pid, sp.config.configurationId, sp.peers, this.server.leaderPriority, initialN, this.server.electionTickTimeout, this.out, () => this.sp.isReady());
     ble.startRound();
     return ble;

@@ -46,5 +46,7 @@ export class LeaderState<T, S> {
   inheritedIdx = 0;
   /** The accepted round of the log adopted in the Prepare phase. */
   maxPromiseRound: Ballot = BALLOT_ZERO;
+  /** The length of that adopted log. */
+  maxPromiseAcceptedIdx = 0;
   constructor(readonly n: Ballot) {}
 }

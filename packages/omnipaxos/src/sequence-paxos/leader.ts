@@ -64,6 +64,7 @@ function maybeFinishPrepare<T, S>(sp: SequencePaxos<T, S>): void {
   sp.setAcceptedRound(ls.n);
   sp.phase = "accept";
   ls.maxPromiseRound = max.acceptedRound;
+  ls.maxPromiseAcceptedIdx = max.acceptedIdx;
   ls.inheritedIdx = sp.acceptedIdx;
   for (const [pid, p] of ls.promises) if (pid !== sp.pid) sendAcceptSync(sp, pid, p);
   ls.promises.clear();
@@ -78,7 +79,7 @@ function maybeFinishPrepare<T, S>(sp: SequencePaxos<T, S>): void {
 
 function sendAcceptSync<T, S>(sp: SequencePaxos<T, S>, to: number, p: PromiseInfo<T, S>): void {
   const ls = sp.leader!;
-  const from = ballotEquals(p.acceptedRound, ls.maxPromiseRound) ? Math.min(p.acceptedIdx, sp.acceptedIdx) : Math.min(p.decidedIdx, sp.acceptedIdx);
+  const from = ballotEquals(p.acceptedRound, ls.maxPromiseRound) ? Math.min(p.acceptedIdx, ls.inheritedIdx) : Math.min(p.decidedIdx, sp.acceptedIdx);
   const sync = buildSync(sp, from, sp.acceptedIdx, true);
   if (sync === undefined) return; // trimmed without a snapshot: this follower cannot be synced
   sp.send({ kind: "AcceptSync", from: sp.pid, to, configurationId: sp.config.configurationId, n: ls.n, sync, decidedIdx: sp.decidedIdx, inheritedIdx: ls.inheritedIdx });

@@ -179,7 +179,7 @@ export class Proposals<T, S> {
     for (const r of this.placed) {
       for (let k = 0; k < r.entries.length; k++) {
         const e = r.entries[k]!;
-        if (r.idx + k >= this.sp.acceptedIdx) requeue.push(e); // our unflushed leader batch: never left this node
+        if (r.n.pid === this.sp.pid && r.idx + k >= this.sp.acceptedIdx) requeue.push(e); // our unflushed leader batch: never left this node
         else if (e.kind === "stopsign") this.count--; // its fate shows in getConfiguration()
         else this.uncertain.push({ entry: e, notBeforeIdx: r.idx + k, idx: r.idx + k });
       }

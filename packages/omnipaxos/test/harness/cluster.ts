@@ -72,6 +72,10 @@ export class TestCluster {
     this.cuts.add(`${b}>${a}`);
   }
 
+  cutOneWay(from: number, to: number): void {
+    this.cuts.add(`${from}>${to}`);
+  }
+
   heal(a: number, b: number): void {
     this.cuts.delete(`${a}>${b}`);
     this.cuts.delete(`${b}>${a}`);

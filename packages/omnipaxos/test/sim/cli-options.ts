@@ -8,13 +8,14 @@ export interface CliOptions {
   steps: number;
   nodes: number | undefined;
   verbose: boolean;
+  messages: boolean;
   scenario: PartialConnectivityCase | undefined;
 }
 
 export const DEFAULT_STEPS = 2_000;
 
 export const USAGE = `usage: npm run sim -- [--seed N | --seeds COUNT [--from FIRST]] [--steps N] [--nodes 3..7]
-                      [--scenario quorum-loss|constrained-election|chained] [--verbose]`;
+                      [--scenario quorum-loss|constrained-election|chained] [--verbose] [--messages]`;
 
 export function parseCli(argv: string[]): CliOptions {
   const { values } = parseArgs({
@@ -27,6 +28,7 @@ export function parseCli(argv: string[]): CliOptions {
       nodes: { type: "string" },
       scenario: { type: "string" },
       verbose: { type: "boolean", short: "v" },
+      messages: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -50,7 +52,7 @@ export function parseCli(argv: string[]): CliOptions {
     const from = values.from === undefined ? 1 : int("--from", values.from, 0, 0xffffffff);
     seeds = Array.from({ length: count }, (_, i) => from + i);
   }
-  return { seeds, steps, nodes, verbose: values.verbose ?? false, scenario };
+  return { seeds, steps, nodes, verbose: (values.verbose ?? false) || (values.messages ?? false), messages: values.messages ?? false, scenario };
 }
 
 /** The one-line command that replays a single seed. */

@@ -43,6 +43,7 @@ export function checkRestart(node: SimNode): void {
 
 function verifyDecided(sim: Simulation, node: SimNode, op: Node, fromIdx: number, toIdx: number): void {
   const pid = node.pid;
+  if (fromIdx >= toIdx) return; // readDecidedSuffix(decidedIdx) is undefined, like upstream
   const suffix = op.readDecidedSuffix(fromIdx);
   check(suffix !== undefined, "read-decided", () => `node ${pid}: readDecidedSuffix(${fromIdx}) is undefined with decidedIdx ${toIdx}`);
   let idx = fromIdx;

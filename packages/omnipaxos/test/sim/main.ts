@@ -27,7 +27,7 @@ async function main(): Promise<number> {
   let worstLivenessTicks = 0;
   const failures: number[] = [];
   for (const seed of cli.seeds) {
-    const r = runSeed(core, { seed, steps: cli.steps, nodes: cli.nodes, scenario: cli.scenario, trace: cli.verbose ? (l) => console.log(l) : undefined });
+    const r = runSeed(core, { seed, steps: cli.steps, nodes: cli.nodes, scenario: cli.scenario, trace: cli.verbose ? (l) => console.log(l) : undefined, traceMessages: cli.messages });
     ticks += r.ticks;
     decidedSlots += r.stats.decidedSlotCount;
     crashes += r.stats.crashCount;

@@ -10,4 +10,13 @@ export interface RegressionSeed {
   bug: string;
 }
 
-export const REGRESSION_SEEDS: RegressionSeed[] = [];
+export const REGRESSION_SEEDS: RegressionSeed[] = [
+  {
+    seed: 18, steps: 500,
+    bug: "integrity: a follower that became leader re-queued proposals another leader had already placed (ProposalAck), deciding them twice (proposals.ts onPromiseChanged: requeue only our own unflushed batch)",
+  },
+  {
+    seed: 1, steps: 500,
+    bug: "agreement: a late Promise from the old leader, in the adopted round but longer than the adopted log, was AcceptSynced from its acceptedIdx, keeping its divergent suffix (leader.ts sendAcceptSync: sync from min(acceptedIdx, adopted log length))",
+  },
+];

@@ -16,6 +16,8 @@ export interface RunOptions {
   /** Force the liveness phase's topology; by default a quarter of the seeds draw one. */
   scenario?: PartialConnectivityCase;
   trace?: (line: string) => void;
+  /** With trace: also every delivered message. */
+  traceMessages?: boolean;
 }
 
 export interface RunResult {
@@ -35,6 +37,7 @@ const WHOLE_LOG_CHECK_TICKS = 97;
 
 export function runSeed(core: CoreModule, options: RunOptions): RunResult {
   const sim = new Simulation(core, options.seed, options.nodes, options.trace);
+  sim.traceMessages = options.traceMessages ?? false;
   const scenarioPrng = sim.prng.fork();
   const scenario = options.scenario ?? (scenarioPrng.chance(0.25) ? scenarioPrng.pick(PARTIAL_CONNECTIVITY_CASES) : undefined);
   let phase: "safety" | "liveness" = "safety";

@@ -14,6 +14,12 @@ import { type Entry, SimNode } from "./sim-node.ts";
 
 export type SimMessage = Message<Entry, DigestState>;
 
+/** A compact one-line rendering of a message for the trace. */
+export function describeMessage(m: SimMessage): string {
+  const { from: _f, to: _t, kind, ...rest } = m as SimMessage & Record<string, unknown>;
+  return `${kind} ${JSON.stringify(rest, (k, v) => (k === "entries" && Array.isArray(v) && v.length > 8 ? `[${v.length} entries]` : v))}`;
+}
+
 export interface SimStats {
   appendedCount: number;
   decidedSlotCount: number;
@@ -44,6 +50,9 @@ export class Simulation {
   readonly appendedIn = new Map<Entry, number>();
   pendingReconfiguration: { configurationId: number; atTick: number } | undefined;
   private nextValue = 1;
+  /** Print every delivered message in the trace (--messages). */
+  traceMessages = false;
+  private readonly traced = new Map<number, string>();
   private nextNewPid = 100;
   /** A violation found inside a core callback (the snapshot spec), thrown after the step. */
   deferredViolation: SafetyViolation | undefined;
@@ -94,7 +103,9 @@ export class Simulation {
     inputs();
     for (const m of this.network.takeDue(this.tick)) {
       const node = this.nodes.get(m.to);
-      if (node?.instance !== undefined) node.instance.handleIncoming(m);
+      if (node?.instance === undefined) continue;
+      if (this.traceMessages) this.say(`  ${m.from}->${m.to} ${describeMessage(m)}`);
+      node.instance.handleIncoming(m);
     }
     for (const node of this.nodes.values()) {
       if (node.instance === undefined) continue;
@@ -112,6 +123,21 @@ export class Simulation {
           throw new SafetyViolation("message-addressing", `node ${node.pid} sent ${m.kind} with from=${m.from} to=${m.to}`);
         }
         this.network.send(m, this.tick);
+      }
+    }
+    if (this.trace !== undefined) this.traceNodeStates();
+  }
+
+  /** Logs each node's leader, role, ballot and indexes whenever they change. */
+  private traceNodeStates(): void {
+    for (const node of this.nodes.values()) {
+      const op = node.instance;
+      if (op === undefined) continue;
+      const st = op.getStatus();
+      const line = `node ${node.pid}: config ${st.configurationId} leader ${st.leader ?? "-"} ${st.role}/${st.phase} promise (${st.promise.configurationId},${st.promise.n},${st.promise.priority},${st.promise.pid}) qc ${st.quorumConnected} accepted ${st.acceptedIdx} decided ${st.decidedIdx} compacted ${st.compactedIdx}`;
+      if (this.traced.get(node.pid) !== line) {
+        this.traced.set(node.pid, line);
+        this.say(line);
       }
     }
   }
