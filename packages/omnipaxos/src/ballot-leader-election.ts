@@ -83,13 +83,20 @@ export class BallotLeaderElection {
     this.quorumConnected = this.replies.size + 1 >= this.quorum;
     if (!this.quorumConnected) return; // keep following the old leader; we cannot judge
     let top = this.topCandidate();
-    if (compareBallots(this.leader, BALLOT_ZERO) > 0 && compareBallots(top, this.leader) < 0) {
+    if (compareBallots(this.leader, BALLOT_ZERO) > 0 && compareBallots(top, this.leader) < 0 && !this.leaderAlive()) {
       // The leader we follow is gone or no longer quorum-connected: outrank it and re-elect.
       if (compareBallots(this.ballot, this.leader) <= 0) this.ballot = { ...this.ballot, n: this.leader.n + 1 };
       this.leader = BALLOT_ZERO;
       top = this.topCandidate();
     }
     if (compareBallots(top, this.leader) > 0) this.leader = top;
+  }
+
+  /** The leader we follow answered this round as a candidate. Its reply may carry a ballot below the
+   *  one it leads with (the reply left before it was elected), so match by pid, not by ballot. */
+  private leaderAlive(): boolean {
+    if (this.leader.pid === this.pid) return this.isReady();
+    return this.replies.get(this.leader.pid)?.candidate === true;
   }
 
   private topCandidate(): Ballot {

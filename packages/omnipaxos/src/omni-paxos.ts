@@ -70,6 +70,8 @@ export class OmniPaxos<T, S = never> {
   private tickCount = 0;
   /** Rate limit for cross-configuration notices: `${kind}:${pid}` -> tick last sent. */
   private lastNotice = new Map<string, number>();
+  /** Removed node: members of the configuration known to hold our decided prefix. */
+  private caughtUp = new Set<number>();
 
   constructor(config: OmniPaxosConfig, private readonly storage: Storage<T, S>, private readonly options: OmniPaxosOptions<T, S> = {}) {
     validateConfig(config);
@@ -158,7 +160,7 @@ export class OmniPaxos<T, S = never> {
 
   tick(): void {
     this.tickCount++;
-    if (this.removed) return;
+    if (this.removed) return this.removedTick();
     const sp = this.sp;
     const ble = this.ble!;
     ble.observePromise(sp.promise);
@@ -171,6 +173,18 @@ export class OmniPaxos<T, S = never> {
       sp.reads.resend();
     }
     this.flush();
+  }
+
+  /**
+   * A removed node holds the whole prefix the next configuration starts from. Until each member
+   * of it reports having that prefix, it offers it (ConfigurationEnded -> CatchUpRequest ->
+   * CatchUp), so that even a configuration made only of new, empty members can start.
+   */
+  private removedTick(): void {
+    if (this.tickCount % this.server.resendMessageTickTimeout !== 0) return;
+    for (const to of this.record.cluster.nodes) {
+      if (!this.caughtUp.has(to)) this.sendNotice("ConfigurationEnded", to);
+    }
   }
 
   /** After a BLE round: if we were elected, become the Sequence Paxos leader. */
@@ -193,6 +207,14 @@ export class OmniPaxos<T, S = never> {
       else this.notice("ConfigurationEnded", msg.from);
     } else if (msg.configurationId > cid) {
       this.notice("CatchUpRequest", msg.from);
+    } else if (msg.kind === "ConfigurationEnded") {
+      // From a removed member of our configuration: it offers the prefix we may lack.
+      if (!this.removed) this.notice("CatchUpRequest", msg.from);
+    } else if (msg.kind === "CatchUpRequest") {
+      if (this.removed) {
+        if (msg.decidedIdx >= this.sp.decidedIdx) this.caughtUp.add(msg.from);
+        else this.answerCatchUp(msg);
+      }
     } else if (!this.removed) {
       this.dispatch(msg);
     }
@@ -301,7 +323,15 @@ export class OmniPaxos<T, S = never> {
   }
 
   private handleCatchUp(msg: CatchUp<T, S>): void {
-    if (msg.configuration.configurationId <= this.record.cluster.configurationId) return;
+    const cid = this.record.cluster.configurationId;
+    if (msg.configuration.configurationId === cid && !this.removed && !this.sp.isReady()) {
+      // A joining member that no leader synced yet: the prefix comes from a removed member.
+      if (!applyCatchUp(this.sp, msg)) return this.sendNotice("CatchUpRequest", msg.from);
+      if (this.sp.acceptedIdx > this.sp.decidedIdx) this.sp.appendOnPrefix(this.sp.decidedIdx, []);
+      this.sp.enterAsReady();
+      return;
+    }
+    if (msg.configuration.configurationId <= cid) return;
     const complete = applyCatchUp(this.sp, msg);
     if (!complete) {
       this.applyPendingSwitch();

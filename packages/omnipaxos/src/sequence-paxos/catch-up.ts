@@ -25,7 +25,7 @@ export function applyCatchUp<T, S>(sp: SequencePaxos<T, S>, msg: CatchUp<T, S>):
   if (end > sp.decidedIdx) {
     const from = Math.max(start, sp.decidedIdx);
     if (from > start) entries = entries.slice(from - start);
-    sp.appendOnPrefix(from, entries);
+    sp.appendOnPrefix(from, entries, true);
     sp.setDecidedIdx(end);
   }
   return sp.decidedIdx >= msg.decidedIdx;

@@ -112,14 +112,15 @@ export class SequencePaxos<T, S> {
     this.noteStopSigns(entries, start);
   }
 
-  /** Replaces the log from fromIdx. */
-  appendOnPrefix(fromIdx: number, entries: readonly StoredEntry<T>[]): void {
+  /** Replaces the log from fromIdx. `decided`: the entries are decided slots (catch-up), which may
+   *  run past this configuration's StopSign into the next configurations. */
+  appendOnPrefix(fromIdx: number, entries: readonly StoredEntry<T>[], decided = false): void {
     assert(fromIdx >= this.compactedIdx && fromIdx <= this.acceptedIdx, () => `appendOnPrefix(${fromIdx}) outside [${this.compactedIdx}, ${this.acceptedIdx}]`);
     assert(fromIdx >= this.decidedIdx || fromIdx + entries.length >= this.decidedIdx, () => `appendOnPrefix(${fromIdx}) would drop decided slots below ${this.decidedIdx}`);
     this.storage.appendOnPrefix(fromIdx, entries);
     this.acceptedIdx = fromIdx + entries.length;
     if (this.stopSignIdx !== undefined && this.stopSignIdx >= fromIdx) this.stopSignIdx = undefined;
-    this.noteStopSigns(entries, fromIdx);
+    this.noteStopSigns(entries, fromIdx, decided);
   }
 
   /** Raises decidedIdx (never beyond the log). Fires the StopSign hook when it gets decided. */
@@ -139,12 +140,13 @@ export class SequencePaxos<T, S> {
   }
 
   /** Any slot of the current configuration after its StopSign is a bug. */
-  private noteStopSigns(entries: readonly StoredEntry<T>[], startIdx: number): void {
+  private noteStopSigns(entries: readonly StoredEntry<T>[], startIdx: number, decided = false): void {
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
       if (e.kind !== "stopsign") continue;
       if (e.stopSign.nextConfig.configurationId <= this.config.configurationId) continue; // an earlier configuration's
       this.stopSignIdx = startIdx + i;
+      if (decided) return; // the first StopSign after our configuration ends it; later slots belong to later ones
       assert(startIdx + i === this.acceptedIdx - 1, () => `slot ${startIdx + i} is a StopSign but the log continues to ${this.acceptedIdx}`);
     }
   }
