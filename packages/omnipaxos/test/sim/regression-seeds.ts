@@ -19,4 +19,12 @@ export const REGRESSION_SEEDS: RegressionSeed[] = [
     seed: 1, steps: 500,
     bug: "agreement: a late Promise from the old leader, in the adopted round but longer than the adopted log, was AcceptSynced from its acceptedIdx, keeping its divergent suffix (leader.ts sendAcceptSync: sync from min(acceptedIdx, adopted log length))",
   },
+  {
+    seed: 10, steps: 500,
+    bug: "liveness: election livelock after healing; followers took the leader's heartbeat reply (sent before it was elected, so with a lower ballot) for a lost leader and re-elected every round (ballot-leader-election.ts endRound: a leader that answered the round as a candidate is alive)",
+  },
+  {
+    seed: 13, steps: 500,
+    bug: "core assertion: a node left in an ended configuration got a CatchUp running past its StopSign and asserted 'StopSign but the log continues' (catch-up.ts: decided slots may run past the StopSign)",
+  },
 ];
