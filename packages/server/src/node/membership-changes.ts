@@ -207,7 +207,8 @@ export class MembershipChanges {
   private async reconfigure(next: Membership): Promise<void> {
     const rt = this.rt;
     const replica = rt.replica!;
-    if (this.reconfiguring || replica.core.isReconfigured()) {
+    const pending = replica.core.isReconfigured();
+    if (this.reconfiguring || (pending && pending.nextConfig.configurationId > replica.core.getConfiguration().configurationId)) {
       throw unavailable("another membership change is in progress; retry shortly", rt.leaderHint());
     }
     this.reconfiguring = true;

@@ -58,6 +58,8 @@ export class Replica {
   /** Reads whose quorum round passed, waiting for applied >= idx (ascending idx). */
   private readyReads: Array<{ idx: number; waiter: Waiter<number> }> = [];
   private nextReadToken = 1;
+  /** Read tokens waiting for this leader to reach its accept phase. */
+  private deferredReads: number[] = [];
   private lastLeader = 0;
   private lastConfigurationId = 0;
   private lastRemoved = false;
@@ -142,10 +144,15 @@ export class Replica {
       return Promise.reject(resourceExhausted(`too many pending reads (${this.limits.pendingRequestsMax})`));
     }
     const token = this.nextReadToken++;
-    try {
-      this.core.readIndex(token);
-    } catch (e) {
-      return Promise.reject(proposalFailure(e, this.hooks.leaderHint()));
+    // A leader still in its prepare phase cannot start a read round yet: hold the read until it can.
+    if (this.inAcceptPhase()) {
+      try {
+        this.core.readIndex(token);
+      } catch (e) {
+        return Promise.reject(proposalFailure(e, this.hooks.leaderHint()));
+      }
+    } else {
+      this.deferredReads.push(token);
     }
     const p = new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -156,6 +163,30 @@ export class Replica {
     });
     this.input();
     return p;
+  }
+
+  private inAcceptPhase(): boolean {
+    const s = this.core.getStatus();
+    return s.role === "leader" && s.phase === "accept";
+  }
+
+  /** Starts the reads held while the leader was preparing. */
+  private issueDeferredReads(): void {
+    if (this.deferredReads.length === 0 || !this.inAcceptPhase()) return;
+    const tokens = this.deferredReads;
+    this.deferredReads = [];
+    for (const token of tokens) {
+      if (!this.reads.has(token)) continue;
+      try {
+        this.core.readIndex(token);
+      } catch (e) {
+        const w = this.reads.get(token)!;
+        this.reads.delete(token);
+        clearTimeout(w.timer);
+        w.reject(proposalFailure(e, this.hooks.leaderHint()));
+      }
+    }
+    this.input();
   }
 
   private input(): void {
@@ -201,6 +232,7 @@ export class Replica {
     this.answer(results);
     this.hooks.committed(events);
     this.observeChanges();
+    this.issueDeferredReads();
     this.hooks.flushed();
     this.metrics.flushSeconds.observe((performance.now() - started) / 1000);
   }
@@ -340,6 +372,7 @@ export class Replica {
 
   /** Fails every pending request (leadership lost, node stopping). */
   failAll(error: OpError): void {
+    this.deferredReads = [];
     for (const id of [...this.proposals.keys()]) this.failProposal(id, error);
     for (const [token, w] of this.reads) {
       this.reads.delete(token);

@@ -73,6 +73,10 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
         this.end();
         return Promise.resolve({ value: undefined, done: true });
       },
+      throw: (e: unknown) => {
+        this.end();
+        return Promise.reject(e);
+      },
     };
   }
 }

@@ -44,7 +44,7 @@ export async function listenHttp2(host: string, port: number, endpoints: HttpEnd
       }
     },
   });
-  const h2 = http2.createServer({ maxSessionMemory: 64 }, handler);
+  const h2 = http2.createServer({ maxSessionMemory: 256, settings: { maxConcurrentStreams: 65_536 } }, handler);
   const sockets = new Set<net.Socket>();
   const server = net.createServer({ pauseOnConnect: true }, (socket) => {
     sockets.add(socket);
