@@ -272,7 +272,9 @@ export class OmniPaxos<T, S = never> {
     const old = this.sp;
     assert(old.decidedIdx > p.idx, () => `switching configuration before StopSign ${p.idx} is decided`);
     if (old.role === "leader") flushBatch(old); // the Decide of the StopSign still goes out in the old configuration
-    if (old.acceptedIdx > p.idx + 1) old.appendOnPrefix(p.idx + 1, []);
+    // Nothing of this configuration follows its StopSign; decided slots past it (catch-up) stay.
+    const keep = Math.max(p.idx + 1, old.decidedIdx);
+    if (old.acceptedIdx > keep) old.appendOnPrefix(keep, []);
     this.enterConfiguration({ cluster: p.stopSign.nextConfig, ...(p.stopSign.metadata !== undefined ? { metadata: p.stopSign.metadata } : {}) }, old.decidedIdx);
   }
 

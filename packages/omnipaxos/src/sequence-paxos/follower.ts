@@ -5,7 +5,7 @@ import { assert } from "../assert.ts";
 import { ballotEquals, compareBallots } from "../ballot.ts";
 import type { AcceptDecide, AcceptSync, Decide, Message, Prepare } from "../messages.ts";
 import type { SequencePaxos } from "./sequence-paxos.ts";
-import { applySync, buildSync } from "./sync.ts";
+import { applySync, buildSync, extendWithSync } from "./sync.ts";
 
 /** Set by handlers, emitted once per flush: one Accepted per batch of inputs. */
 export interface FollowerFlags {
@@ -17,10 +17,8 @@ export interface FollowerFlags {
 export function handlePrepare<T, S>(sp: SequencePaxos<T, S>, msg: Prepare): void {
   const c = compareBallots(msg.n, sp.promise);
   if (c < 0) return;
-  if (c === 0 && sp.role === "follower" && sp.phase === "accept") {
-    sendAccepted(sp); // the leader lost our Accepted: tell it where we are
-    return;
-  }
+  // c === 0 in the Accept phase: the leader lost our Accepted or needs to resync us (e.g. with its
+  // snapshot). Promise again; its AcceptSync then only extends our log (see handleAcceptSync).
   if (c > 0) {
     if (sp.role === "leader") stepDown(sp);
     sp.setPromise(msg.n);
@@ -54,8 +52,14 @@ export function handleAcceptSync<T, S>(sp: SequencePaxos<T, S>, msg: AcceptSync<
     if (compareBallots(msg.n, sp.promise) > 0) sendPrepareReq(sp, msg.from);
     return;
   }
-  applySync(sp, msg.sync);
-  sp.setAcceptedRound(msg.n);
+  if (ballotEquals(sp.acceptedRound, msg.n)) {
+    // We already accepted in this round, so our log is a prefix of the leader's: only extend it.
+    // (A delayed AcceptSync must never shorten a log we already acknowledged.)
+    extendWithSync(sp, msg.sync);
+  } else {
+    applySync(sp, msg.sync);
+    sp.setAcceptedRound(msg.n);
+  }
   sp.phase = "accept";
   sp.flags.settleAt = msg.inheritedIdx;
   sendAccepted(sp);

@@ -62,3 +62,15 @@ export function applySync<T, S>(sp: SequencePaxos<T, S>, p: SyncPayload<T, S>): 
   }
   sp.appendOnPrefix(start, entries);
 }
+
+/** Appends the part of a same-round payload beyond our log (never truncates). */
+export function extendWithSync<T, S>(sp: SequencePaxos<T, S>, p: SyncPayload<T, S>): void {
+  let start = p.fromIdx;
+  if (p.snapshot !== undefined) {
+    installSnapshot(sp, p.snapshot.compactedIdx, p.snapshot.snapshot);
+    start = p.snapshot.compactedIdx;
+  }
+  assert(start <= sp.acceptedIdx, () => `same-round sync starts at ${start} beyond acceptedIdx ${sp.acceptedIdx}`);
+  const skip = sp.acceptedIdx - start;
+  if (skip < p.entries.length) sp.appendEntries(skip === 0 ? p.entries : p.entries.slice(skip));
+}
