@@ -87,7 +87,7 @@ export class ServerMetrics {
   readonly decidedIdx = new Gauge("omnimeta_decided_idx", "Decided log index");
   readonly appliedIdx = new Gauge("omnimeta_applied_idx", "Applied log index");
   readonly peerConnected = new Gauge("omnimeta_peer_connected", "1 when the outbound stream to a peer is up");
-  readonly commitSeconds = new Histogram("omnimeta_commit_seconds", "Duration of one group commit (apply + SQLite transaction + fsync)", secondsBuckets);
+  readonly commitSeconds = new Histogram("omnimeta_commit_seconds", "Duration of one group commit: the SQLite transaction with its fsync (turns that staged nothing are not counted)", secondsBuckets);
   readonly flushSeconds = new Histogram("omnimeta_flush_seconds", "Duration of one event-loop flush (commit, send, answer)", secondsBuckets);
   readonly commitEntries = new Histogram("omnimeta_commit_entries", "Log entries decided and applied per group commit", sizeBuckets);
   readonly flushInputs = new Histogram("omnimeta_flush_inputs", "Inputs (client proposals, peer batches, ticks) per flush", sizeBuckets);

@@ -139,7 +139,7 @@ export class NodeRuntime {
       logger: this.logger,
     });
     this.replica = new Replica(core, this.machine, nodeId, {
-      commit: () => void this.store.commit(),
+      commit: () => this.store.commit(),
       send: (to, messages) => this.network?.send(to, messages),
       committed: (events) => this.watches.publish(events),
       changed: () => this.onChanged(),

@@ -33,8 +33,8 @@ interface Waiter<R> {
 }
 
 export interface ReplicaHooks {
-  /** Makes everything staged durable: one transaction, one fsync. */
-  commit(): void;
+  /** Makes everything staged durable: one transaction, one fsync (nothing when nothing is staged). */
+  commit(): { writeCount: number; durationMs: number };
   /** Sends one peer its batch of messages (already durable). */
   send(to: number, messages: CoreMessage[]): void;
   /** Events of the entries applied and committed in a flush (for watches). */
@@ -238,9 +238,8 @@ export class Replica {
   }
 
   private commit(): void {
-    const t = performance.now();
-    this.hooks.commit();
-    this.metrics.commitSeconds.observe((performance.now() - t) / 1000);
+    const { writeCount, durationMs } = this.hooks.commit();
+    if (writeCount > 0) this.metrics.commitSeconds.observe(durationMs / 1000);
   }
 
   private scheduleLazyCommit(): void {

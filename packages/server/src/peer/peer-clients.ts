@@ -1,6 +1,7 @@
 // One HTTP/2 connection per peer address, shared by every node-to-node call (consensus Exchange,
 // request forwarding, Join, Identify, FetchState). Honours peer routes: address ADDR is dialled at VIA.
 
+import * as net from "node:net";
 import { createClient, type Client, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { ClusterService, MetadataService, PeerService } from "@omnimeta/proto";
@@ -43,7 +44,13 @@ export class PeerClients {
     if (!e) {
       const dialUrl = this.dialUrlOf(key);
       // PINGs detect a black-holed connection (e.g. a cut proxy link) and tear it down so streams reconnect.
-      const manager = new Http2SessionManager(dialUrl, { pingIntervalMs: 1000, pingTimeoutMs: 3000, pingIdleConnection: true });
+      const target = new URL(dialUrl);
+      const manager = new Http2SessionManager(
+        dialUrl,
+        { pingIntervalMs: 1000, pingTimeoutMs: 3000, pingIdleConnection: true },
+        // Small messages must leave at once: no Nagle delay (it costs ~40 ms with delayed ACKs).
+        { createConnection: () => net.connect({ host: target.hostname.replace(/^\[|\]$/g, ""), port: Number(target.port || 80), noDelay: true }) },
+      );
       const transport = createConnectTransport({
         baseUrl: dialUrl,
         httpVersion: "2",
