@@ -27,4 +27,7 @@ export type LogEntry<T, S> =
 export interface ConfigurationRecord {
   cluster: ClusterConfig;
   metadata?: Uint8Array;
+  /** Bumped by every OmniPaxos constructed on this storage: tells a leader that a forwarder
+   *  restarted (its forwarding sequence numbers start again). Storage keeps it opaque. */
+  incarnation?: number;
 }

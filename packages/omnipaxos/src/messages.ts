@@ -79,6 +79,8 @@ export interface ProposalForward<T> extends Envelope {
   kind: "ProposalForward";
   /** The leader's ballot this forwarding session belongs to. */
   n: Ballot;
+  /** The forwarder's incarnation (ConfigurationRecord.incarnation): a restart starts a new session. */
+  incarnation: number;
   /** Sequence number of entries[0] within the session (resends reuse it; the leader de-duplicates). */
   seq: number;
   /** Every entry below this seq has been acknowledged (the leader may forget those acks). */

@@ -78,15 +78,16 @@ export class OmniPaxos<T, S = never> {
     this.server = resolveServerConfig(config.server);
     const stored = storage.getConfiguration();
     const restart = storage.getPromise() !== undefined;
+    const incarnation = (stored?.incarnation ?? 0) + 1;
     if (stored !== undefined && stored.cluster.configurationId >= config.cluster.configurationId) {
-      this.record = stored;
+      this.record = { ...stored, incarnation };
     } else {
       // First start, or joining a later configuration on storage of an earlier one: keep only
       // the decided prefix (anything after it is an undecided tail of an ended configuration).
-      this.record = { cluster: { configurationId: config.cluster.configurationId, nodes: config.cluster.nodes.slice() } };
+      this.record = { cluster: { configurationId: config.cluster.configurationId, nodes: config.cluster.nodes.slice() }, incarnation };
       if (storage.getLogLen() > storage.getDecidedIdx()) storage.appendOnPrefix(storage.getDecidedIdx(), []);
-      storage.setConfiguration(this.record);
     }
+    storage.setConfiguration(this.record);
     this.removed = !this.record.cluster.nodes.includes(this.server.pid);
     this.sp = this.makeSequencePaxos(this.record.cluster);
     this.ble = this.removed ? undefined : this.makeBle();
@@ -103,7 +104,8 @@ export class OmniPaxos<T, S = never> {
   }
 
   private makeSequencePaxos(cluster: ClusterConfig): SequencePaxos<T, S> {
-    return new SequencePaxos<T, S>(this.storage, cluster, this.server, { snapshot: this.options.snapshot, entryId: this.options.entryId }, this.out, (stopSign, idx) => {
+    const opts = { snapshot: this.options.snapshot, entryId: this.options.entryId };
+    return new SequencePaxos<T, S>(this.storage, cluster, this.server, opts, this.record.incarnation ?? 1, this.out, (stopSign, idx) => {
       this.pendingSwitch ??= { stopSign, idx };
     });
   }
@@ -286,7 +288,11 @@ export class OmniPaxos<T, S = never> {
     this.dropped.push(...old.proposals.takeDropped());
     this.failedReads.push(...old.reads.takeFailed());
     assert(old.decidedIdx >= decidedIdx, () => "entering a configuration without its decided prefix");
-    this.record = { cluster: { configurationId: record.cluster.configurationId, nodes: record.cluster.nodes.slice() }, ...(record.metadata !== undefined ? { metadata: record.metadata } : {}) };
+    this.record = {
+      cluster: { configurationId: record.cluster.configurationId, nodes: record.cluster.nodes.slice() },
+      ...(record.metadata !== undefined ? { metadata: record.metadata } : {}),
+      incarnation: this.record.incarnation ?? 1,
+    };
     this.storage.setConfiguration(this.record);
     this.removed = !this.record.cluster.nodes.includes(this.server.pid);
     this.sp = this.makeSequencePaxos(this.record.cluster);

@@ -27,6 +27,7 @@ export interface FollowerProgress {
 
 /** Per-forwarder de-duplication of ProposalForward within this leadership. */
 export interface ForwardSessionAtLeader {
+  incarnation: number;
   nextSeq: number;
   /** Acks not yet known to have arrived (pruned by the forwarder's ackedSeq). */
   acks: { seq: number; count: number; idx: number; rejected: boolean }[];

@@ -209,8 +209,9 @@ export function handleProposalForward<T, S>(sp: SequencePaxos<T, S>, msg: Propos
   const ls = sp.leader;
   if (ls === undefined || !sp.isLeaderInAccept() || !ballotEquals(msg.n, ls.n)) return;
   let s = ls.forwardSessions.get(msg.from);
-  if (s === undefined) {
-    s = { nextSeq: 0, acks: [] };
+  if (s !== undefined && msg.incarnation < s.incarnation) return; // from before the forwarder restarted
+  if (s === undefined || msg.incarnation > s.incarnation) {
+    s = { incarnation: msg.incarnation, nextSeq: 0, acks: [] };
     ls.forwardSessions.set(msg.from, s);
   }
   s.acks = s.acks.filter((a) => a.seq + a.count > msg.ackedSeq);

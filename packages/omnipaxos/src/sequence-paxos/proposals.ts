@@ -114,7 +114,7 @@ export class Proposals<T, S> {
 
   private sendBatch(s: ForwardSession<T>, b: InflightBatch<T>): void {
     const ackedSeq = s.inflight.length > 0 ? s.inflight[0]!.seq : s.nextSeq;
-    this.sp.send({ kind: "ProposalForward", from: this.sp.pid, to: s.to, configurationId: this.sp.config.configurationId, n: s.n, seq: b.seq, ackedSeq, entries: b.entries });
+    this.sp.send({ kind: "ProposalForward", from: this.sp.pid, to: s.to, configurationId: this.sp.config.configurationId, n: s.n, incarnation: this.sp.incarnation, seq: b.seq, ackedSeq, entries: b.entries });
   }
 
   /** Resend timeout: everything not yet acknowledged goes again to the same session. */

@@ -52,6 +52,8 @@ export class SequencePaxos<T, S> {
     readonly config: ClusterConfig,
     readonly server: ResolvedServerConfig,
     readonly opts: PaxosOptions<T, S>,
+    /** This node's incarnation (bumped at every construction), for forwarding sessions. */
+    readonly incarnation: number,
     readonly out: Outbox<T, S>,
     /** Called (once) when this configuration's StopSign becomes decided. */
     readonly onStopSignDecided: (stopSign: StopSign, idx: number) => void,
