@@ -9,13 +9,15 @@ export interface CliOptions {
   nodes: number | undefined;
   verbose: boolean;
   messages: boolean;
+  /** Another copy of packages/omnipaxos/src to drive (e.g. a committed version exported with git archive). */
+  coreDir: string | undefined;
   scenario: PartialConnectivityCase | undefined;
 }
 
 export const DEFAULT_STEPS = 2_000;
 
 export const USAGE = `usage: npm run sim -- [--seed N | --seeds COUNT [--from FIRST]] [--steps N] [--nodes 3..7]
-                      [--scenario quorum-loss|constrained-election|chained] [--verbose] [--messages]`;
+                      [--scenario quorum-loss|constrained-election|chained] [--verbose] [--messages] [--core SRC_DIR]`;
 
 export function parseCli(argv: string[]): CliOptions {
   const { values } = parseArgs({
@@ -29,6 +31,7 @@ export function parseCli(argv: string[]): CliOptions {
       scenario: { type: "string" },
       verbose: { type: "boolean", short: "v" },
       messages: { type: "boolean" },
+      core: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -52,7 +55,7 @@ export function parseCli(argv: string[]): CliOptions {
     const from = values.from === undefined ? 1 : int("--from", values.from, 0, 0xffffffff);
     seeds = Array.from({ length: count }, (_, i) => from + i);
   }
-  return { seeds, steps, nodes, verbose: (values.verbose ?? false) || (values.messages ?? false), messages: values.messages ?? false, scenario };
+  return { seeds, steps, nodes, verbose: (values.verbose ?? false) || (values.messages ?? false), messages: values.messages ?? false, coreDir: values.core, scenario };
 }
 
 /** The one-line command that replays a single seed. */

@@ -27,6 +27,7 @@ const LAG_SETUP_TICKS = 60;
 export function runLiveness(sim: Simulation, scenario: PartialConnectivityCase | undefined): LivenessMeasurement[] {
   settle(sim);
   const out = [measure(sim, "healed")];
+  sustain(sim, "healed");
   if (scenario === undefined) return out;
   const members = sim.latestConfiguration().nodes;
   const leader = out[0].leader;
@@ -39,6 +40,7 @@ export function runLiveness(sim: Simulation, scenario: PartialConnectivityCase |
   sim.network.partition(outsiders, [...sim.nodes.keys()]);
   sim.say(`liveness: ${scenario} topology (leader ${leader}, hub ${hub}), links ${links.map(([a, b]) => `${a}-${b}`).join(" ")}`);
   out.push(measure(sim, scenario));
+  sustain(sim, scenario);
   return out;
 }
 
@@ -112,16 +114,58 @@ function measure(sim: Simulation, label: string): LivenessMeasurement {
   }
 }
 
-/** A node of the latest configuration that leads it in the accept phase and reaches a quorum. */
+/**
+ * Progress must last, not just happen once (a livelock may decide one entry between two elections):
+ * for SUSTAIN_ELECTION_TIMEOUTS election timeouts, a probe is appended at the current leader every
+ * election timeout, and every probe must be decided within livenessTicksMax ticks of its append.
+ */
+const SUSTAIN_ELECTION_TIMEOUTS = 12;
+
+function sustain(sim: Simulation, label: string): void {
+  const bound = livenessTicksMax(sim.params);
+  const end = sim.tick + SUSTAIN_ELECTION_TIMEOUTS * sim.params.electionTicks;
+  const waiting = new Map<number, number>(); // probe -> tick appended
+  let lastLeaderTick = sim.tick;
+  while (sim.tick < end || waiting.size > 0) {
+    calmStep(sim);
+    for (const [v, at] of waiting) {
+      if (sim.log.isDecided(v)) waiting.delete(v);
+      else if (sim.tick - at > bound) throw new LivenessViolation(`${label}: progress stalled, a probe appended at t${at} was not decided within ${bound} ticks`);
+    }
+    const leader = findLeader(sim);
+    if (leader !== undefined) lastLeaderTick = sim.tick;
+    else if (sim.tick - lastLeaderTick > bound) throw new LivenessViolation(`${label}: no leader for ${bound} ticks after progress had started`);
+    if (leader !== undefined && sim.tick < end && sim.tick % sim.params.electionTicks === 0) {
+      const probe = sim.append(sim.nodes.get(leader.pid)!);
+      if (probe !== undefined) waiting.set(probe, sim.tick);
+    }
+  }
+  sim.say(`liveness (${label}): progress sustained for ${SUSTAIN_ELECTION_TIMEOUTS} election timeouts`);
+}
+
+/**
+ * The leader of the latest configuration: among its quorum-connected members leading it in the accept
+ * phase, the one with the highest ballot (a deposed leader cut off from its successor may still believe
+ * it leads; it is not the one whose progress counts).
+ */
 function findLeader(sim: Simulation): { pid: number; ballot: string } | undefined {
   const cfg = sim.latestConfiguration();
   const qc = quorumConnected(cfg.nodes, (a, b) => sim.network.isConnected(a, b));
+  let best: { pid: number; ballot: string; rank: number[] } | undefined;
   for (const pid of cfg.nodes) {
     const op = sim.nodes.get(pid)?.instance;
     if (op === undefined || !qc.includes(pid)) continue;
     if (op.getConfiguration().configurationId !== cfg.configurationId) continue;
     const st = op.getStatus();
-    if (st.role === "leader" && st.phase === "accept") return { pid, ballot: `${st.promise.n}/${st.promise.priority}` };
+    if (st.role !== "leader" || st.phase !== "accept") continue;
+    const p = st.promise;
+    const rank = [p.configurationId, p.n, p.priority, p.pid];
+    if (best === undefined || lexGreater(rank, best.rank)) best = { pid, ballot: `${p.n}/${p.priority}`, rank };
   }
-  return undefined;
+  return best;
+}
+
+function lexGreater(a: number[], b: number[]): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] > b[i];
+  return false;
 }

@@ -16,7 +16,7 @@ async function main(): Promise<number> {
     }
     throw e;
   }
-  const core = await loadCore();
+  const core = await loadCore(cli.coreDir);
   const started = performance.now();
   let failed = 0;
   let ticks = 0;

@@ -5,8 +5,8 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import type { CoreModule } from "./core-module.ts";
+import { fileURLToPath } from "node:url";
+import { type CoreModule, loadCore } from "./core-module.ts";
 
 export interface Mutant {
   name: string;
@@ -34,7 +34,7 @@ export async function loadMutant(m: Mutant): Promise<LoadedMutant> {
     const count = text.split(m.find).length - 1;
     if (count !== 1) throw new Error(`mutant ${m.name}: pattern found ${count} times in ${m.file} (must be exactly once): ${JSON.stringify(m.find)}`);
     writeFileSync(path, text.replace(m.find, () => m.replace));
-    const core = (await import(pathToFileURL(join(dir, "index.ts")).href)) as CoreModule;
+    const core = await loadCore(dir);
     return { core, dispose: () => rmSync(dir, { recursive: true, force: true }) };
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
