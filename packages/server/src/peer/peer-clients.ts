@@ -47,7 +47,9 @@ export class PeerClients {
       const target = new URL(dialUrl);
       const manager = new Http2SessionManager(
         dialUrl,
-        { pingIntervalMs: 1000, pingTimeoutMs: 3000, pingIdleConnection: true },
+        // Ping only while streams are open: connect-node 2.1.1 re-arms an idle ping after the session is
+        // destroyed and then throws from a timer (ERR_HTTP2_INVALID_SESSION); the Exchange stream keeps it busy anyway.
+        { pingIntervalMs: 1000, pingTimeoutMs: 3000, pingIdleConnection: false },
         // Small messages must leave at once: no Nagle delay (it costs ~40 ms with delayed ACKs).
         { createConnection: () => net.connect({ host: target.hostname.replace(/^\[|\]$/g, ""), port: Number(target.port || 80), noDelay: true }) },
       );
