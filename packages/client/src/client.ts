@@ -17,7 +17,7 @@ import { Connections } from "./connections.ts";
 import type { Connection } from "./connections.ts";
 import { Deadline } from "./deadline.ts";
 import { Endpoints } from "./endpoints.ts";
-import { errorFromConnect, InvalidArgumentError, ServerError } from "./errors.ts";
+import { DeadlineExceededError, errorFromConnect, InvalidArgumentError, ServerError } from "./errors.ts";
 import { limits } from "./limits.ts";
 import { withRetry } from "./retry.ts";
 import type { Attempt, OperationOptions, RetryPolicy } from "./retry.ts";
@@ -158,10 +158,10 @@ export class OmnimetaClient {
   async statusOf(address: string, o: OperationOptions = {}): Promise<StatusResponse> {
     const deadline = new Deadline(o.timeoutMs ?? this.timeoutMs, o.signal);
     try {
-      return await this.connections.get(address).cluster.status({}, { signal: deadline.signal, timeoutMs: deadline.remainingMs() });
+      return await this.connections.get(address).cluster.status({}, { signal: deadline.signal, timeoutMs: Math.max(1, Math.floor(deadline.remainingMs())) });
     } catch (err) {
       if (deadline.expired() && !deadline.callerAborted()) {
-        throw errorFromConnect(Object.assign(new Error(`no answer within ${deadline.timeoutMs} ms`), { code: Code.DeadlineExceeded }));
+        throw new DeadlineExceededError(Code.DeadlineExceeded, `no answer within ${deadline.timeoutMs} ms`, { cause: err });
       }
       throw errorFromConnect(err);
     }

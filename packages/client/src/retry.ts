@@ -6,7 +6,7 @@ import { Code } from "@connectrpc/connect";
 import { backoffDelayMs } from "./backoff.ts";
 import { Deadline } from "./deadline.ts";
 import type { Endpoints } from "./endpoints.ts";
-import { CanceledError, DeadlineExceededError, errorFromConnect, UnavailableError } from "./errors.ts";
+import { CanceledError, DeadlineExceededError, errorFromConnect, PreconditionFailedError, UnavailableError } from "./errors.ts";
 import type { OmnimetaError } from "./errors.ts";
 import { limits } from "./limits.ts";
 
@@ -46,6 +46,7 @@ export async function withRetry<T>(
   const deadline = new Deadline(options.timeoutMs ?? options.defaultTimeoutMs, options.signal);
   let retryCount = 0;
   let hintFollows = 0;
+  let nodeRejections = 0;
   let lastError: OmnimetaError | undefined;
   for (;;) {
     if (deadline.callerAborted()) throw new CanceledError(Code.Canceled, "operation canceled", { cause: options.signal?.reason });
@@ -59,6 +60,10 @@ export async function withRetry<T>(
     } catch (raw) {
       if (deadline.callerAborted()) throw new CanceledError(Code.Canceled, "operation canceled", { cause: options.signal?.reason });
       const err = signal.aborted ? attemptTimedOut(address, timeoutMs, raw) : errorFromConnect(raw);
+      if (rejectedByNodeState(err) && ++nodeRejections < endpoints.all().length) {
+        endpoints.markFailed(address); // this node cannot serve (joining, removed): ask another
+        continue;
+      }
       if (!retryable(err, policy, signal.aborted)) throw err;
       if (lastError === undefined || !deadline.expired()) lastError = err;
       const hint = err instanceof UnavailableError ? err.leaderHint : undefined;
@@ -74,6 +79,11 @@ export async function withRetry<T>(
       await deadline.sleep(backoffDelayMs(retryCount++, { random: hooks.random }));
     }
   }
+}
+
+/** FAILED_PRECONDITION about the node (e.g. "node is joining"), not about a key: no PreconditionFailure detail. */
+function rejectedByNodeState(err: OmnimetaError): boolean {
+  return err instanceof PreconditionFailedError && err.key === "";
 }
 
 function retryable(err: OmnimetaError, policy: RetryPolicy, attemptTimedOut: boolean): boolean {

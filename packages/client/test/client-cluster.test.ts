@@ -51,16 +51,21 @@ describe("client against a real cluster", () => {
       }
     })();
     let acked = 0;
+    let ackedAfterKill = 0;
+    let killDone = false;
     let killed: Promise<void> | undefined;
     const worker = async (w: number) => {
       for (let n = 1; n <= putsPerWorker; n++) {
         const res = await c.put(`ha/${w}`, `${n}`);
         assert.equal(res.version, BigInt(n), `ha/${w}: put #${n} acknowledged with version ${res.version}`);
-        if (++acked === (workers * putsPerWorker) / 3) killed = killLeader(c);
+        if (killDone) ackedAfterKill++;
+        if (++acked === (workers * putsPerWorker) / 3) killed = killLeader(c).then(() => void (killDone = true));
       }
     };
     await Promise.all(Array.from({ length: workers }, (_, w) => worker(w)));
+    assert.ok(killed, "the leader was killed");
     await killed;
+    assert.ok(ackedAfterKill >= workers * putsPerWorker / 3, `${ackedAfterKill} writes acknowledged after the kill`);
     for (let w = 0; w < workers; w++) {
       const got = await c.get(`ha/${w}`);
       assert.equal(got.kv?.version, BigInt(putsPerWorker));

@@ -40,9 +40,9 @@ export function errorCodeName(err: unknown): string {
 }
 
 export function errorMessage(err: unknown): string {
-  if (err instanceof PreconditionFailedError) {
-    const state = err.exists ? `current version ${err.currentVersion}` : "the key does not exist";
-    return `precondition failed: ${firstLine(err.message)} (${state})`;
+  if (err instanceof PreconditionFailedError && err.key !== "") {
+    const state = err.exists ? `its current version is ${err.currentVersion}` : "it does not exist";
+    return `precondition failed on key "${err.key}": ${state}`;
   }
   if (err instanceof CommanderError) return firstLine(err.message.replace(/^error:\s*/, ""));
   if (err instanceof OmnimetaError) return `${err.codeName.replace(/_/g, " ")}: ${firstLine(err.message)}`;
@@ -54,7 +54,7 @@ export function errorMessage(err: unknown): string {
 export function renderError(err: unknown, json: boolean): string {
   if (!json) return `ctl: ${errorMessage(err)}\n`;
   const body: Record<string, unknown> = { code: errorCodeName(err), message: errorMessage(err), exitCode: exitCodeFor(err) };
-  if (err instanceof PreconditionFailedError) {
+  if (err instanceof PreconditionFailedError && err.key !== "") {
     Object.assign(body, { key: err.key, exists: err.exists, currentVersion: Number(err.currentVersion) });
   }
   if (err instanceof UnavailableError && err.leaderHint) body.leaderAddress = err.leaderHint.leaderAddress;

@@ -90,7 +90,7 @@ describe("ctl against a real cluster", () => {
     assert.equal((await ctl([...addr, "metadata", "put", "cas", "a"])).code, 0);
     const conflict = await ctl([...addr, "metadata", "put", "cas", "b", "--if-version", "7"]);
     assert.equal(conflict.code, 1);
-    assert.match(conflict.stderr, /^ctl: precondition failed: .*\(current version 1\)\n$/);
+    assert.match(conflict.stderr, /^ctl: precondition failed on key "cas": its current version is 1\n$/);
     const absent = await ctl([...addr, "--json", "metadata", "put", "cas", "b", "--if-absent"]);
     assert.equal(absent.code, 1);
     assert.deepEqual(

@@ -85,9 +85,9 @@ describe("ctl exit codes and error lines", () => {
     const err = new PreconditionFailedError("version mismatch", {
       $typeName: "omnimeta.v1.PreconditionFailure", key: "k", exists: true, currentVersion: 3n,
     });
-    assert.equal(renderError(err, false), "ctl: precondition failed: version mismatch (current version 3)\n");
+    assert.equal(renderError(err, false), 'ctl: precondition failed on key "k": its current version is 3\n');
     assert.deepEqual(JSON.parse(renderError(err, true)), {
-      error: { code: "failed_precondition", message: "precondition failed: version mismatch (current version 3)", exitCode: 1, key: "k", exists: true, currentVersion: 3 },
+      error: { code: "failed_precondition", message: 'precondition failed on key "k": its current version is 3', exitCode: 1, key: "k", exists: true, currentVersion: 3 },
     });
   });
 
