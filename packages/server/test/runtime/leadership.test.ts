@@ -1,0 +1,61 @@
+// Leader loss on in-process clusters whose peer links run through cuttable proxies (peerRoutes):
+// pending requests at a deposed leader fail UNAVAILABLE, a cut-off leader never serves a stale read,
+// and writes resume under a new leader without losing acknowledged ones.
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { TestCluster, eventually, text, utf8, waitFor } from "./harness.ts";
+
+describe("leader loss", () => {
+  let cluster: TestCluster;
+  before(async () => {
+    cluster = await new TestCluster(3, true).start();
+  });
+  after(async () => {
+    await cluster?.close();
+  });
+
+  test("a leader cut off from the others fails its pending write and read with UNAVAILABLE and serves no stale read", async () => {
+    const old = await cluster.settled();
+    const i = cluster.nodes.indexOf(old);
+    await eventually("put", () => old.clients.metadata.put({ key: "stale", value: utf8("old"), requestId: "stale-1" }));
+    cluster.isolate(i);
+    const pendingWrite = old.clients.metadata.put({ key: "stale", value: utf8("lost"), requestId: "stale-2" }, { timeoutMs: 60_000 });
+    const pendingRead = old.clients.metadata.get({ key: "stale" }, { timeoutMs: 60_000 });
+    const others = cluster.nodes.filter((n) => n !== old);
+    await waitFor("a new leader among the others", () => others.every((n) => { const s = n.node.status(); return s.leaderId !== 0 && s.leaderId !== old.node.nodeId; }), 30_000);
+    await eventually("put at the new leader", () => others[0]!.clients.metadata.put({ key: "stale", value: utf8("new"), requestId: "stale-3" }));
+    const healedAt = Date.now();
+    cluster.healAll();
+    for (const p of [pendingWrite, pendingRead]) {
+      const outcome = await p.then(
+        (r) => r,
+        (e: unknown) => ConnectError.from(e),
+      );
+      if (outcome instanceof ConnectError) assert.equal(outcome.code, Code.Unavailable, outcome.message);
+      else if ("kv" in outcome) assert.equal(text(outcome.kv?.value), "old", "a read that started before the new write may only see the old value");
+      else assert.fail("the write made by a cut-off leader must not be acknowledged");
+    }
+    assert.ok(Date.now() - healedAt < 10_000, "pending requests fail soon after the deposed leader hears of the new one");
+    const fresh = await eventually("read at the old leader", () => old.clients.metadata.get({ key: "stale" }));
+    assert.equal(text(fresh.kv?.value), "new");
+  });
+
+  test("after the leader stops, a new leader takes writes and every acknowledged write is kept", async () => {
+    const acked: string[] = [];
+    for (let k = 0; k < 20; k++) {
+      const leader = await cluster.settled();
+      await eventually("put", () => leader.clients.metadata.put({ key: `keep/${k}`, value: utf8(String(k)), requestId: `keep-${k}` }));
+      acked.push(`keep/${k}`);
+    }
+    const leader = cluster.leader();
+    await cluster.stop(leader);
+    const survivor = cluster.nodes.find((n) => !cluster.stopped.has(n))!;
+    const started = Date.now();
+    await eventually("write after leader stop", () => survivor.clients.metadata.put({ key: "after", value: utf8("x"), requestId: "after-1" }), 30_000);
+    const gapMs = Date.now() - started;
+    for (const key of acked) assert.ok((await eventually("get", () => survivor.clients.metadata.get({ key }))).kv, key);
+    assert.ok(gapMs < 15_000, `writes resumed after ${gapMs} ms`);
+  });
+});
