@@ -83,6 +83,7 @@ function observe(sim: Simulation, pid: number, idx: number, slot: Slot, next: Cl
   if (!sim.log.observe(pid, idx, slot)) return;
   if (slot.kind === "entry") checkEntryConfiguration(sim, idx, slot.value);
   else checkStopSign(sim, pid, idx, slot.configurationId);
+  if (sim.traceMessages) sim.say(`  (reported by node ${pid})`);
   sim.onFirstDecided(idx, slot, next);
 }
 

@@ -8,14 +8,18 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type CoreModule, loadCore } from "./core-module.ts";
 
-export interface Mutant {
-  name: string;
-  /** The bug, in one line. */
-  bug: string;
+export interface Patch {
   /** File under packages/omnipaxos/src. */
   file: string;
   find: string;
   replace: string;
+}
+
+export interface Mutant {
+  name: string;
+  /** The bug, in one line. */
+  bug: string;
+  patches: Patch[];
 }
 
 export const CORE_SRC_DIR = join(dirname(fileURLToPath(import.meta.url)), "../../src");
@@ -29,11 +33,13 @@ export async function loadMutant(m: Mutant): Promise<LoadedMutant> {
   const dir = mkdtempSync(join(tmpdir(), `omnipaxos-mutant-${m.name}-`));
   try {
     cpSync(CORE_SRC_DIR, dir, { recursive: true });
-    const path = join(dir, m.file);
-    const text = readFileSync(path, "utf8");
-    const count = text.split(m.find).length - 1;
-    if (count !== 1) throw new Error(`mutant ${m.name}: pattern found ${count} times in ${m.file} (must be exactly once): ${JSON.stringify(m.find)}`);
-    writeFileSync(path, text.replace(m.find, () => m.replace));
+    for (const p of m.patches) {
+      const path = join(dir, p.file);
+      const text = readFileSync(path, "utf8");
+      const count = text.split(p.find).length - 1;
+      if (count !== 1) throw new Error(`mutant ${m.name}: pattern found ${count} times in ${p.file} (must be exactly once): ${JSON.stringify(p.find)}`);
+      writeFileSync(path, text.replace(p.find, () => p.replace));
+    }
     const core = await loadCore(dir);
     return { core, dispose: () => rmSync(dir, { recursive: true, force: true }) };
   } catch (e) {

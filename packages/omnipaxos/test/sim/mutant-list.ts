@@ -1,4 +1,43 @@
-// The bugs mutants.ts injects into a copy of the core: each a one-line textual patch of a real protocol rule.
+// The bugs mutants.ts injects into a copy of the core, one at a time: each a small textual patch that
+// breaks one protocol rule. A pattern that no longer matches exactly once fails the run loudly.
 import type { Mutant } from "./mutant-core.ts";
 
-export const MUTANTS: Mutant[] = [];
+export const MUTANTS: Mutant[] = [
+  {
+    name: "accept-lower-ballot",
+    bug: "a follower appends AcceptDecide entries from a leader whose ballot is LOWER than its promise (Paxos phase-2 rule broken)",
+    patches: [{
+      file: "sequence-paxos/follower.ts",
+      find: "export function handleAcceptDecide<T, S>(sp: SequencePaxos<T, S>, msg: AcceptDecide<T>): void {\n  if (!ballotEquals(msg.n, sp.promise) ||",
+      replace: "export function handleAcceptDecide<T, S>(sp: SequencePaxos<T, S>, msg: AcceptDecide<T>): void {\n  if (compareBallots(msg.n, sp.promise) > 0 ||",
+    }],
+  },
+  {
+    name: "decide-without-quorum",
+    bug: "the leader decides an index once one node fewer than a quorum accepted it",
+    patches: [{ file: "quorum.ts", find: "  return sorted[quorum - 1]!;", replace: "  return sorted[Math.max(0, quorum - 2)]!;" }],
+  },
+  {
+    name: "promise-not-persisted",
+    bug: "a node sends its Promise without writing the promised ballot to storage (lost on crash)",
+    patches: [{ file: "sequence-paxos/sequence-paxos.ts", find: "    this.storage.setPromise(n);", replace: "" }],
+  },
+  {
+    name: "accepted-round-not-persisted",
+    bug: "a follower acknowledges an AcceptSync without writing the accepted round to storage",
+    patches: [{ file: "sequence-paxos/sequence-paxos.ts", find: "    this.storage.setAcceptedRound(n);", replace: "" }],
+  },
+  {
+    name: "decide-past-stopsign",
+    bug: "the leader keeps accepting proposals after the StopSign of its configuration (and the assertion guarding it is gone)",
+    patches: [
+      { file: "sequence-paxos/leader.ts", find: "  return sp.stopSignIdx !== undefined || (sp.leader?.stopSignInBatch ?? false);", replace: "  return false;" },
+      { file: "sequence-paxos/sequence-paxos.ts", find: "      assert(startIdx + i === this.acceptedIdx - 1,", replace: "      assert(true || startIdx + i === this.acceptedIdx - 1," },
+    ],
+  },
+  {
+    name: "snapshot-merge-swapped",
+    bug: "compaction merges the new delta BEFORE the old snapshot instead of after it",
+    patches: [{ file: "sequence-paxos/compaction.ts", find: "spec.merge(base, delta)", replace: "spec.merge(delta, base)" }],
+  },
+];

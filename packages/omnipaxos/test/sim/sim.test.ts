@@ -11,6 +11,8 @@ import { type RunOptions, runSeed } from "./run-seed.ts";
 import { PARTIAL_CONNECTIVITY_CASES } from "./topology.ts";
 
 const core = await loadCore();
+/** Seeds per mutant in the test; `npm run sim:mutants` uses the whole CI budget. */
+const MUTANT_TEST_SEEDS = 20;
 
 function failuresOf(runs: RunOptions[]): string[] {
   const out: string[] = [];
@@ -36,4 +38,11 @@ for (const scenario of PARTIAL_CONNECTIVITY_CASES) {
 
 test("every committed regression seed passes", () => {
   assert.deepEqual(failuresOf(REGRESSION_SEEDS.map((r) => ({ seed: r.seed, steps: r.steps, nodes: r.nodes, scenario: r.scenario }))), []);
+});
+
+test("every injected bug (mutants.ts) is caught by the simulator within its first seeds", async () => {
+  const { runMutants } = await import("./mutants.ts");
+  const outcomes = await runMutants({ seedCount: MUTANT_TEST_SEEDS, steps: CI_STEPS });
+  assert.ok(outcomes.length >= 4, "at least 4 mutants");
+  assert.deepEqual(outcomes.filter((o) => !o.caught).map((o) => o.mutant), []);
 });

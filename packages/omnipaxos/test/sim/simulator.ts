@@ -197,6 +197,7 @@ export class Simulation {
   /** Called by the invariant checker when a slot becomes known as decided for the first time. */
   onFirstDecided(idx: number, slot: Slot, stopSignConfig: ClusterConfig | undefined): void {
     this.stats.decidedSlotCount++;
+    if (this.traceMessages) this.say(`  slot ${idx} first decided: ${slot.kind === "entry" ? `value ${slot.value}` : "stopsign"}`);
     if (slot.kind !== "stopsign" || stopSignConfig === undefined) return;
     const next = stopSignConfig;
     this.configurations.set(next.configurationId, next);
