@@ -19,6 +19,8 @@ export interface ProcessClusterOptions {
   unsafe?: string;
   /** Extra metad flags for every node (e.g. ["--tick-ms", "10"]). */
   nodeArgs?: string[];
+  /** Peers dial each other directly, not through the link proxies (link faults then do nothing). */
+  direct?: boolean;
 }
 
 export class ProcessCluster {
@@ -41,15 +43,16 @@ export class ProcessCluster {
     const nodes = names.map((name) => {
       const dataDir = join(runDir, name);
       mkdirSync(dataDir, { recursive: true });
-      const args = network.peerRoutesOf(name, (n) => `127.0.0.1:${ports.get(n)}`).flatMap((r) => ["--peer-route", r]);
+      const routes = options.direct ? [] : network.peerRoutesOf(name, (n) => `127.0.0.1:${ports.get(n)}`);
+      const args = routes.flatMap((r) => ["--peer-route", r]);
       return new MetadProcess({ name, port: ports.get(name)!, dataDir, logPath: join(runDir, `${name}.log`), args: [...args, ...(options.nodeArgs ?? [])], unsafe: options.unsafe ?? "" });
     });
     const cluster = new ProcessCluster(runDir, nodes, network);
     try {
       await cluster.bootstrap();
     } catch (e) {
-      await cluster.close();
-      throw e;
+      await cluster.close({ keepData: true });
+      throw new Error(`cluster did not start (logs in ${runDir}): ${(e as Error).message}`);
     }
     return cluster;
   }
