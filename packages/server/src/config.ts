@@ -24,9 +24,11 @@ export interface NodeOptions {
   join?: string[];
   /** Outbound connections to peer address ADDR (host:port) dial VIA (host:port) instead. */
   peerRoutes?: Record<string, string>;
-  /** Milliseconds per core tick (default 20). */
+  /** Milliseconds per core tick (default 50). A leader is suspected after one election round
+   *  (electionTicks x tickMs = 250 ms by default) without its heartbeat reply; shorter rounds detect a
+   *  dead leader sooner but depose a live one whose event loop stalls (GC, load). */
   tickMs?: number;
-  /** Ticks per ballot-leader-election round (default 5). */
+  /** Ticks per ballot-leader-election round (default 5, the core's). */
   electionTicks?: number;
   limits?: Partial<Limits>;
   /** Structured logger; default JSON lines on stderr. */

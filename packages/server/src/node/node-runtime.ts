@@ -25,6 +25,7 @@ import { RequestRouter } from "./request-router.ts";
 import { WatchHub } from "./watch-hub.ts";
 
 const MEMBERSHIP_META = "membership";
+const defaultTickMs = 50;
 
 export interface LeaderInfo {
   leaderId: number;
@@ -148,7 +149,7 @@ export class NodeRuntime {
       flushed: () => this.onFlushed(),
     }, this.limits, this.unsafe, this.metrics, this.logger);
     this.setState(core.isRemoved() ? "removed" : "active", core.isRemoved() ? removedDetail(cluster.configurationId) : "");
-    this.tickTimer = setInterval(() => this.replica?.tick(), this.options.tickMs ?? 20);
+    this.tickTimer = setInterval(() => this.replica?.tick(), this.options.tickMs ?? defaultTickMs);
     this.replica.tick();
   }
 
@@ -239,7 +240,8 @@ export class NodeRuntime {
   currentLeader(): LeaderInfo {
     const leaderId = this.replica?.leaderId() ?? 0;
     const member = this.membership?.configuration.members.find((m) => m.nodeId === leaderId);
-    const ballot = this.replica?.core.getCurrentBallot();
+    // The leader's ballot: what this node has promised (its own ballot is only a candidacy).
+    const ballot = this.replica?.core.getPromise();
     return {
       leaderId,
       leaderName: member?.name ?? "",
@@ -271,7 +273,7 @@ export class NodeRuntime {
       leaderId,
       leaderAddress: leaderId ? (this.addresses.get(leaderId) ?? "") : "",
       isLeader: leaderId !== 0 && leaderId === this.nodeId,
-      ballot: s ? { n: s.ballot.n, priority: s.ballot.priority, pid: s.ballot.pid } : undefined,
+      ballot: s ? { n: s.promise.n, priority: s.promise.priority, pid: s.promise.pid } : undefined,
       decidedIdx: s?.decidedIdx ?? 0,
       appliedIdx: this.machine.appliedRevision,
       compactedIdx: s?.compactedIdx ?? 0,
@@ -283,7 +285,7 @@ export class NodeRuntime {
     const m = this.metrics;
     m.isLeader.collect(() => [[undefined, this.replica?.isLeader() ? 1 : 0]]);
     m.leaderId.collect(() => [[undefined, this.replica?.leaderId() ?? 0]]);
-    m.ballotN.collect(() => [[undefined, this.replica?.core.getCurrentBallot().n ?? 0]]);
+    m.ballotN.collect(() => [[undefined, this.replica?.core.getPromise().n ?? 0]]);
     m.configurationId.collect(() => [[undefined, this.replica?.core.getConfiguration().configurationId ?? 0]]);
     m.members.collect(() => [[undefined, this.membership?.configuration.members.length ?? 0]]);
     m.decidedIdx.collect(() => [[undefined, this.replica?.core.getDecidedIdx() ?? 0]]);
