@@ -87,16 +87,20 @@ export interface ProposalForward<T> extends Envelope {
   ackedSeq: number;
   /** Application entries and/or a StopSign (reconfigure at a follower). */
   entries: StoredEntry<T>[];
+  /** Set when re-forwarding entries whose previous leader may have placed them: the leader
+   *  (once a quorum accepted its ballot) first looks for each entry's id in slots >= this. */
+  dedupeFromIdx?: number;
 }
 /** The leader placed the forwarded entries [seq, seq+count) at slots [idx, idx+count) in ballot n,
- *  or, if `rejected`, refused them (a StopSign is in its log: the configuration has ended). */
+ *  or, if `rejected`, refused them: "reconfigured" (a StopSign is in its log) or "unverifiable"
+ *  (a re-forwarded entry whose possible slots were compacted: it may or may not be decided). */
 export interface ProposalAck extends Envelope {
   kind: "ProposalAck";
   n: Ballot;
   seq: number;
   count: number;
   idx: number;
-  rejected?: "reconfigured";
+  rejected?: "reconfigured" | "unverifiable";
 }
 
 // ---- Read index ----

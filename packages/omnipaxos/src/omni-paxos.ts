@@ -14,7 +14,7 @@ import type { Storage } from "./storage.ts";
 import { applyCatchUp, buildCatchUp } from "./sequence-paxos/catch-up.ts";
 import * as compaction from "./sequence-paxos/compaction.ts";
 import { followerFlush, followerResend, handleAcceptDecide, handleAcceptSync, handleDecide, handlePrepare } from "./sequence-paxos/follower.ts";
-import { appendAsLeader, becomeLeader, configurationClosed, flushBatch, handleAccepted, handlePrepareReq, handlePromise, handleProposalForward, leaderResend } from "./sequence-paxos/leader.ts";
+import { appendAsLeader, becomeLeader, configurationClosed, flushBatch, handleAccepted, handlePrepareReq, handlePromise, handleProposalForward, leaderResend, placeOwnUnplaced } from "./sequence-paxos/leader.ts";
 import { SequencePaxos } from "./sequence-paxos/sequence-paxos.ts";
 
 export interface OmniPaxosOptions<T, S> {
@@ -256,8 +256,10 @@ export class OmniPaxos<T, S = never> {
   private flush(): void {
     if (!this.removed) {
       const sp = this.sp;
-      if (sp.role === "leader") flushBatch(sp);
-      else followerFlush(sp);
+      if (sp.role === "leader") {
+        placeOwnUnplaced(sp);
+        flushBatch(sp);
+      } else followerFlush(sp);
       sp.proposals.forward();
       sp.reads.flush();
     }

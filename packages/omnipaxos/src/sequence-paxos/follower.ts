@@ -10,8 +10,6 @@ import { applySync, buildSync, extendWithSync } from "./sync.ts";
 /** Set by handlers, emitted once per flush: one Accepted per batch of inputs. */
 export interface FollowerFlags {
   acceptedPending: boolean;
-  /** The leader's inheritedIdx we still have to reach before settling uncertain proposals. */
-  settleAt: number | undefined;
 }
 
 export function handlePrepare<T, S>(sp: SequencePaxos<T, S>, msg: Prepare): void {
@@ -20,9 +18,10 @@ export function handlePrepare<T, S>(sp: SequencePaxos<T, S>, msg: Prepare): void
   // c === 0 in the Accept phase: the leader lost our Accepted or needs to resync us (e.g. with its
   // snapshot). Promise again; its AcceptSync then only extends our log (see handleAcceptSync).
   if (c > 0) {
+    const unflushedFromIdx = sp.role === "leader" ? sp.acceptedIdx : undefined;
     if (sp.role === "leader") stepDown(sp);
     sp.setPromise(msg.n);
-    sp.proposals.onPromiseChanged();
+    sp.proposals.onPromiseChanged(unflushedFromIdx);
   }
   sp.role = "follower";
   sp.phase = "prepare";
@@ -61,10 +60,8 @@ export function handleAcceptSync<T, S>(sp: SequencePaxos<T, S>, msg: AcceptSync<
     sp.setAcceptedRound(msg.n);
   }
   sp.phase = "accept";
-  sp.flags.settleAt = msg.inheritedIdx;
   sendAccepted(sp);
   sp.setDecidedIdx(Math.min(msg.decidedIdx, sp.acceptedIdx));
-  maybeSettle(sp);
 }
 
 export function handleAcceptDecide<T, S>(sp: SequencePaxos<T, S>, msg: AcceptDecide<T>): void {
@@ -77,19 +74,11 @@ export function handleAcceptDecide<T, S>(sp: SequencePaxos<T, S>, msg: AcceptDec
   if (skip < msg.entries.length) sp.appendEntries(skip === 0 ? msg.entries : msg.entries.slice(skip));
   sp.flags.acceptedPending = true;
   sp.setDecidedIdx(Math.min(msg.decidedIdx, sp.acceptedIdx));
-  maybeSettle(sp);
 }
 
 export function handleDecide<T, S>(sp: SequencePaxos<T, S>, msg: Decide): void {
   if (!ballotEquals(msg.n, sp.promise) || sp.phase !== "accept" || sp.role !== "follower") return;
   sp.setDecidedIdx(Math.min(msg.decidedIdx, sp.acceptedIdx));
-}
-
-function maybeSettle<T, S>(sp: SequencePaxos<T, S>): void {
-  const at = sp.flags.settleAt;
-  if (at === undefined || sp.acceptedIdx < at || sp.phase !== "accept") return;
-  sp.flags.settleAt = undefined;
-  sp.proposals.settle(at, "requeue");
 }
 
 export function sendAccepted<T, S>(sp: SequencePaxos<T, S>): void {

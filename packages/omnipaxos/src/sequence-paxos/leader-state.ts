@@ -30,7 +30,7 @@ export interface ForwardSessionAtLeader {
   incarnation: number;
   nextSeq: number;
   /** Acks not yet known to have arrived (pruned by the forwarder's ackedSeq). */
-  acks: { seq: number; count: number; idx: number; rejected: boolean }[];
+  acks: { seq: number; count: number; idx: number; rejected: false | "reconfigured" | "unverifiable" }[];
 }
 
 export class LeaderState<T, S> {

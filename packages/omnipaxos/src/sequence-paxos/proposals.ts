@@ -1,7 +1,7 @@
 // Proposals made at this node until they are decided or reported dropped: queued (no leader
 // yet), in flight to the leader (forwarded, resent until acknowledged), placed (the leader
 // acknowledged slot idx in ballot n) and uncertain (their leader changed before the decision;
-// settled against the new leader's inherited log by entryId, else reported "leader-changed").
+// settled by entryId once their slot is decided, else reported "leader-changed").
 import { assert } from "../assert.ts";
 import { ballotEquals, type Ballot } from "../ballot.ts";
 import type { DroppedProposal } from "../errors.ts";
@@ -13,8 +13,8 @@ import type { SequencePaxos } from "./sequence-paxos.ts";
 interface InflightBatch<T> {
   seq: number;
   entries: StoredEntry<T>[];
-  /** Any slot this batch can occupy is >= this (our decidedIdx when first sent). */
-  notBeforeIdx: number;
+  /** Re-forwarded after a leader change: the leader de-duplicates from this slot. */
+  dedupeFromIdx?: number;
 }
 
 interface ForwardSession<T> {
@@ -34,8 +34,7 @@ interface PlacedRun<T> {
 
 interface Uncertain<T> {
   entry: StoredEntry<T>;
-  notBeforeIdx: number;
-  /** Exact slot if known (placed), else -1 (in flight when the leader changed). */
+  /** The only slot it can ever be decided in. */
   idx: number;
 }
 
@@ -45,6 +44,11 @@ export class Proposals<T, S> {
   private session: ForwardSession<T> | undefined;
   private placed: PlacedRun<T>[] = [];
   private uncertain: Uncertain<T>[] = [];
+  /** Were in flight (unacknowledged) when the leader changed: may sit in any slot >= notBeforeIdx. */
+  private unplaced: { entry: StoredEntry<T>; notBeforeIdx: number }[] = [];
+  /** Our decidedIdx when the current promise began: a lower bound for any slot a proposal
+   *  forwarded in this session can take. */
+  private sessionDecidedIdx = 0;
   private dropped: DroppedProposal<T>[] = [];
   /** Invariant: count === queue + in flight + placed + uncertain entries. */
   private count = 0;
@@ -91,21 +95,55 @@ export class Proposals<T, S> {
     return d;
   }
 
+  /** Leader side: our own proposals that were in flight to a previous leader (see appendUnplaced). */
+  takeUnplaced(): { entry: StoredEntry<T>; notBeforeIdx: number }[] {
+    const u = this.unplaced;
+    this.unplaced = [];
+    this.count -= u.length; // counted again by placedAt / placedLocally
+    return u;
+  }
+
+  /** An own proposal the leader (us) found already placed at idx in ballot n. */
+  placedAt(e: StoredEntry<T>, idx: number, n: Ballot): void {
+    this.placed.push({ n, idx, entries: [e] });
+    this.placed.sort((a, b) => a.idx - b.idx);
+    this.count++;
+  }
+
+  /** One taken with takeUnplaced() that cannot be placed. */
+  dropUnplaced(e: StoredEntry<T>, reason: DroppedProposal<T>["reason"]): void {
+    this.drop(e, reason);
+  }
+
+  hasUnplaced(): boolean {
+    return this.unplaced.length > 0;
+  }
+
   /** Forwards the queue to the leader we follow (called on flush). */
   forward(): void {
     const sp = this.sp;
-    if (this.queue.length === 0 || sp.role === "leader" || sp.phase !== "accept") return;
+    if ((this.queue.length === 0 && this.unplaced.length === 0) || sp.role === "leader" || sp.phase !== "accept") return;
     const leaderPid = sp.promise.pid;
     if (this.session === undefined || !ballotEquals(this.session.n, sp.promise)) {
       assert(this.session === undefined || this.session.inflight.length === 0, () => "stale forwarding session still has entries in flight");
       this.session = { to: leaderPid, n: sp.promise, nextSeq: 0, inflight: [] };
     }
     const s = this.session;
+    if (this.unplaced.length > 0) {
+      let from = Number.MAX_SAFE_INTEGER;
+      for (const u of this.unplaced) from = Math.min(from, u.notBeforeIdx);
+      this.pushBatches(s, this.unplaced.map((u) => u.entry), from);
+      this.unplaced = [];
+    }
     const q = this.queue;
     this.queue = [];
+    this.pushBatches(s, q, undefined);
+  }
+
+  private pushBatches(s: ForwardSession<T>, q: StoredEntry<T>[], dedupeFromIdx: number | undefined): void {
     for (let i = 0; i < q.length; i += limits.forwardEntriesMax) {
       const entries = i === 0 && q.length <= limits.forwardEntriesMax ? q : q.slice(i, i + limits.forwardEntriesMax);
-      const batch = { seq: s.nextSeq, entries, notBeforeIdx: sp.decidedIdx };
+      const batch: InflightBatch<T> = { seq: s.nextSeq, entries, ...(dedupeFromIdx !== undefined ? { dedupeFromIdx } : {}) };
       s.nextSeq += entries.length;
       s.inflight.push(batch);
       this.sendBatch(s, batch);
@@ -114,7 +152,7 @@ export class Proposals<T, S> {
 
   private sendBatch(s: ForwardSession<T>, b: InflightBatch<T>): void {
     const ackedSeq = s.inflight.length > 0 ? s.inflight[0]!.seq : s.nextSeq;
-    this.sp.send({ kind: "ProposalForward", from: this.sp.pid, to: s.to, configurationId: this.sp.config.configurationId, n: s.n, incarnation: this.sp.incarnation, seq: b.seq, ackedSeq, entries: b.entries });
+    this.sp.send({ kind: "ProposalForward", from: this.sp.pid, to: s.to, configurationId: this.sp.config.configurationId, n: s.n, incarnation: this.sp.incarnation, seq: b.seq, ackedSeq, entries: b.entries, ...(b.dedupeFromIdx !== undefined ? { dedupeFromIdx: b.dedupeFromIdx } : {}) });
   }
 
   /** Resend timeout: everything not yet acknowledged goes again to the same session. */
@@ -132,13 +170,13 @@ export class Proposals<T, S> {
     const b = s.inflight[i]!;
     assert(msg.count <= b.entries.length, () => `ack for ${msg.count} entries of a batch of ${b.entries.length}`);
     if (msg.rejected !== undefined) {
-      for (let k = 0; k < msg.count; k++) this.drop(b.entries[k]!, "reconfigured");
+      for (let k = 0; k < msg.count; k++) this.drop(b.entries[k]!, msg.rejected === "reconfigured" ? "reconfigured" : "leader-changed");
       this.count -= msg.count;
     } else {
       this.placed.push({ n: msg.n, idx: msg.idx, entries: msg.count === b.entries.length ? b.entries : b.entries.slice(0, msg.count) });
     }
     if (msg.count === b.entries.length) s.inflight.splice(i, 1);
-    else s.inflight[i] = { seq: b.seq + msg.count, entries: b.entries.slice(msg.count), notBeforeIdx: b.notBeforeIdx };
+    else s.inflight[i] = { ...b, seq: b.seq + msg.count, entries: b.entries.slice(msg.count) };
     this.onDecided();
   }
 
@@ -161,86 +199,90 @@ export class Proposals<T, S> {
       break;
     }
     if (k > 0) this.placed.splice(0, k);
+    this.settle();
   }
 
-  /** Our promise changed: whatever the old leader held but did not decide has an unknown fate. */
-  onPromiseChanged(): void {
+  /**
+   * Our promise changed, so the leader that placed our proposals may be gone. A placed proposal
+   * can only ever be decided in the slot it was placed in (logs are copied slot by slot, and we
+   * never re-propose it before that slot is decided), so it stays "uncertain" until that slot is
+   * decided, then is settled by entryId: ours -> done, another value -> proposed again. Proposals
+   * in flight without an acknowledgement have no known slot: they are reported "leader-changed"
+   * (they may still be decided; the application retries idempotently). Without an entryId every
+   * placed proposal is reported "leader-changed" at once. `unflushedFromIdx`: we were leading and
+   * slots from there were only in our unflushed batch (never written nor sent): proposed again.
+   */
+  onPromiseChanged(unflushedFromIdx?: number): void {
     const s = this.session;
+    const known = this.sp.opts.entryId !== undefined;
     if (s !== undefined) {
       for (const b of s.inflight) {
+        const notBeforeIdx = b.dedupeFromIdx ?? this.sessionDecidedIdx;
         for (const e of b.entries) {
           if (e.kind === "stopsign") this.count--;
-          else this.uncertain.push({ entry: e, notBeforeIdx: b.notBeforeIdx, idx: -1 });
+          else if (known) this.unplaced.push({ entry: e, notBeforeIdx });
+          else {
+            this.count--;
+            this.drop(e, "leader-changed");
+          }
         }
       }
       this.session = undefined;
     }
+    this.sessionDecidedIdx = this.sp.decidedIdx;
     const requeue: StoredEntry<T>[] = [];
     for (const r of this.placed) {
       for (let k = 0; k < r.entries.length; k++) {
         const e = r.entries[k]!;
-        if (r.n.pid === this.sp.pid && r.idx + k >= this.sp.acceptedIdx) requeue.push(e); // our unflushed leader batch: never left this node
+        if (unflushedFromIdx !== undefined && r.idx + k >= unflushedFromIdx) requeue.push(e); // our unflushed leader batch: never left this node
         else if (e.kind === "stopsign") this.count--; // its fate shows in getConfiguration()
-        else this.uncertain.push({ entry: e, notBeforeIdx: r.idx + k, idx: r.idx + k });
+        else if (known) this.uncertain.push({ entry: e, idx: r.idx + k });
+        else {
+          this.count--;
+          this.drop(e, "leader-changed");
+        }
       }
     }
     this.placed = [];
     if (requeue.length > 0) this.queue = requeue.concat(this.queue);
-    if (this.sp.opts.entryId === undefined) this.dropUncertain("leader-changed");
+    this.settle();
   }
 
-  private dropUncertain(reason: DroppedProposal<T>["reason"]): void {
-    for (const u of this.uncertain) this.drop(u.entry, reason);
-    this.count -= this.uncertain.length;
-    this.uncertain = [];
-  }
-
-  /**
-   * Our log now holds the current leader's inherited log up to inheritedIdx: nothing placed by an
-   * earlier leader can be decided outside it. Settle uncertain proposals: found -> placed (or
-   * decided), not found -> proposed again, compacted away -> dropped.
-   */
-  settle(inheritedIdx: number, notFound: "requeue" | "reconfigured"): void {
+  /** Settles uncertain proposals whose slot is decided (see onPromiseChanged). */
+  private settle(): void {
     if (this.uncertain.length === 0) return;
     const sp = this.sp;
-    assert(sp.acceptedIdx >= inheritedIdx, () => `settle(${inheritedIdx}) with acceptedIdx ${sp.acceptedIdx}`);
-    const idOf = sp.opts.entryId;
-    if (idOf === undefined) return this.dropUncertain(notFound === "requeue" ? "leader-changed" : "reconfigured");
-    const key = (e: StoredEntry<T>): string | number => (e.kind === "entry" ? idOf(e.entry) : `stopsign:${e.stopSign.nextConfig.configurationId}`);
-    const sought = new Map<string | number, Uncertain<T>>();
-    let from = inheritedIdx;
+    const idOf = sp.opts.entryId!;
+    const keep: Uncertain<T>[] = [];
     for (const u of this.uncertain) {
-      if (u.notBeforeIdx < sp.compactedIdx) {
-        this.drop(u.entry, "leader-changed");
-        this.count--;
+      if (u.idx >= sp.decidedIdx) {
+        keep.push(u);
         continue;
       }
-      sought.set(key(u.entry), u);
-      from = Math.min(from, u.notBeforeIdx);
-    }
-    this.uncertain = [];
-    if (sought.size === 0) return;
-    const log = from < inheritedIdx ? sp.storage.getEntries(from, inheritedIdx) : [];
-    for (let i = 0; i < log.length && sought.size > 0; i++) {
-      const u = sought.get(key(log[i]!));
-      if (u === undefined) continue;
-      sought.delete(key(log[i]!));
-      const idx = from + i;
-      if (idx < sp.decidedIdx) this.count--; // decided: done
-      else this.placed.push({ n: sp.promise, idx, entries: [u.entry] });
-    }
-    this.placed.sort((a, b) => a.idx - b.idx);
-    for (const u of sought.values()) {
       this.count--;
-      if (notFound === "reconfigured" || sp.stopSignIdx !== undefined) this.drop(u.entry, "reconfigured");
+      if (u.idx < sp.compactedIdx) {
+        this.drop(u.entry, "leader-changed");
+        continue;
+      }
+      const slot = sp.storage.getEntries(u.idx, u.idx + 1)[0]!;
+      if (slot.kind === "entry" && u.entry.kind === "entry" && idOf(slot.entry) === idOf(u.entry.entry)) continue; // decided
+      if (sp.stopSignIdx !== undefined && sp.stopSignIdx < u.idx) this.drop(u.entry, "reconfigured");
       else this.enqueue(u.entry);
     }
+    this.uncertain = keep;
   }
 
-  /** The configuration ended: everything still waiting can never be decided in it. */
+  /** The configuration ended (its StopSign is decided, so every slot of it is): settle what
+   *  can be settled, and nothing else can be decided in it any more. */
   onConfigurationEnded(): void {
     this.onPromiseChanged();
-    this.settle(this.sp.decidedIdx, "reconfigured");
+    for (const u of this.uncertain) this.drop(u.entry, "reconfigured");
+    this.count -= this.uncertain.length;
+    this.uncertain = [];
+    // In flight when the configuration ended: they may be among its decided slots.
+    for (const u of this.unplaced) this.drop(u.entry, "leader-changed");
+    this.count -= this.unplaced.length;
+    this.unplaced = [];
     for (const e of this.queue) this.drop(e, "reconfigured");
     this.count -= this.queue.length;
     this.queue = [];
