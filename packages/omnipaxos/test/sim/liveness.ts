@@ -144,25 +144,29 @@ function sustain(sim: Simulation, label: string): void {
 }
 
 /**
- * The leader of the latest configuration: among its quorum-connected members leading it in the accept
- * phase, the one with the highest ballot (a deposed leader cut off from its successor may still believe
- * it leads; it is not the one whose progress counts).
+ * The leader of the latest configuration: the owner of the highest ballot promised by any of its
+ * quorum-connected members, if it leads in the accept phase. (A deposed leader cut off from its
+ * successor may still believe it leads; probes appended there are never decided, see README.)
  */
 function findLeader(sim: Simulation): { pid: number; ballot: string } | undefined {
   const cfg = sim.latestConfiguration();
   const qc = quorumConnected(cfg.nodes, (a, b) => sim.network.isConnected(a, b));
-  let best: { pid: number; ballot: string; rank: number[] } | undefined;
+  let top: number[] | undefined;
   for (const pid of cfg.nodes) {
     const op = sim.nodes.get(pid)?.instance;
-    if (op === undefined || !qc.includes(pid)) continue;
-    if (op.getConfiguration().configurationId !== cfg.configurationId) continue;
-    const st = op.getStatus();
-    if (st.role !== "leader" || st.phase !== "accept") continue;
-    const p = st.promise;
+    if (op === undefined || !qc.includes(pid) || op.getConfiguration().configurationId !== cfg.configurationId) continue;
+    const p = op.getStatus().promise;
     const rank = [p.configurationId, p.n, p.priority, p.pid];
-    if (best === undefined || lexGreater(rank, best.rank)) best = { pid, ballot: `${p.n}/${p.priority}`, rank };
+    if (top === undefined || lexGreater(rank, top)) top = rank;
   }
-  return best;
+  if (top === undefined) return undefined;
+  const st = sim.nodes.get(top[3])?.instance?.getStatus();
+  if (st === undefined || st.role !== "leader" || st.phase !== "accept" || !lexEqual([st.promise.configurationId, st.promise.n, st.promise.priority, st.promise.pid], top)) return undefined;
+  return { pid: top[3], ballot: `${top[1]}/${top[2]}` };
+}
+
+function lexEqual(a: number[], b: number[]): boolean {
+  return a.every((x, i) => x === b[i]);
 }
 
 function lexGreater(a: number[], b: number[]): boolean {
