@@ -10,7 +10,7 @@ import { Nemesis, type NemesisKind, type FaultRecord } from "../nemesis/nemesis.
 import { Prng } from "../util/prng.ts";
 import { ClientWorker } from "../workload/client-worker.ts";
 import { HistoryRecorder } from "../workload/history-recorder.ts";
-import { finalReads } from "./final-reads.ts";
+import { FINAL_READER_PROCESS, finalReads } from "./final-reads.ts";
 
 export interface RunOptions {
   nodes: number;
@@ -47,7 +47,10 @@ export interface Verdict {
   unrecovered: number;
   /** Final reads that never got an answer (they leave "no acknowledged write lost" unproven). */
   finalReadsUnanswered: number;
-  anomalies: { key: string; explanation: string[]; timeline: string }[];
+  /** Each anomaly; lostOrStaleAtEnd: a final read after healing is in the witness (e.g. a lost write). */
+  anomalies: { key: string; explanation: string[]; timeline: string; lostOrStaleAtEnd: boolean }[];
+  /** One line per fault: what, when, how long the cluster took to recover. */
+  faultDetails: string[];
   keys: CheckResult["keys"];
   checkMs: number;
   history: string;
@@ -116,7 +119,7 @@ function judge(o: RunOptions, recorder: HistoryRecorder, nemesis: Nemesis, unans
   const anomalies = result.anomalies.map((a, i) => {
     const timeline = join(outDir, `anomaly-${i + 1}-${a.key}.html`);
     writeFileSync(timeline, renderAnomalyHtml(a, byKey.get(a.key) ?? []));
-    return { key: a.key, explanation: a.explanation, timeline };
+    return { key: a.key, explanation: a.explanation, timeline, lostOrStaleAtEnd: a.strict.some((op) => op.process >= FINAL_READER_PROCESS) };
   });
   const count = (t: string) => ops.filter((op) => op.status === t).length;
   const verdict: Verdict = {
@@ -131,6 +134,7 @@ function judge(o: RunOptions, recorder: HistoryRecorder, nemesis: Nemesis, unans
     fail: count("fail"),
     info: count("info"),
     faults: nemesis.counts(),
+    faultDetails: nemesis.faults.map((f) => `${(f.startMs / 1000).toFixed(1)}s ${f.kind}: ${f.detail}; ${f.recoveryMs === undefined ? "did not recover" : `recovered ${f.recoveryMs} ms after heal`}`),
     unrecovered: nemesis.faults.filter((f) => f.recoveryMs === undefined).length,
     finalReadsUnanswered: unanswered,
     anomalies,
