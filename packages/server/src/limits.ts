@@ -23,8 +23,10 @@ export interface Limits {
   peerBatchMessagesMax: number;
   /** Watch events buffered for one slow watcher before it is cut off (RESOURCE_EXHAUSTED). */
   watchBufferEventsMax: number;
-  /** Bytes of state per FetchState chunk. */
+  /** Largest piece of an encoded peer batch in one ExchangeRequest (bigger batches are chunked). */
   stateChunkBytes: number;
+  /** Largest reassembled peer batch accepted (past it the stream is cut). */
+  peerBatchBytesMax: number;
   /** Ms a client request may wait for its answer before failing UNAVAILABLE (DEADLINE_EXCEEDED semantics). */
   requestTimeoutMs: number;
 }
@@ -42,6 +44,7 @@ export const defaultLimits: Limits = {
   peerBatchMessagesMax: 10_000,
   watchBufferEventsMax: 10_000,
   stateChunkBytes: 1024 * 1024,
+  peerBatchBytesMax: 1024 * 1024 * 1024,
   requestTimeoutMs: 10_000,
 };
 

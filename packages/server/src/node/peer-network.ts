@@ -53,6 +53,7 @@ export class PeerNetwork {
         address,
         clients: this.o.clients,
         queueBatchesMax: Math.max(16, Math.floor(this.o.limits.peerQueueMessagesMax / 64)),
+        chunkBytes: this.o.limits.stateChunkBytes,
         logger: this.o.logger,
         onDropped: (n) => this.o.metrics.peerMessagesDropped.inc(undefined, n),
       });

@@ -20,6 +20,8 @@ export interface PeerLinkOptions {
   address: string;
   clients: PeerClients;
   queueBatchesMax: number;
+  /** Largest chunk of an encoded batch in one ExchangeRequest. */
+  chunkBytes: number;
   logger: Logger;
   onDropped: (count: number) => void;
 }
@@ -42,16 +44,25 @@ export class PeerLink {
     return this.o.address;
   }
 
+  /** Queues one encoded batch; batches over chunkBytes go as several partial requests. */
   send(batch: Uint8Array): void {
     if (this.closed) return;
     const before = this.queue.droppedCount;
-    this.queue.push(create(ExchangeRequestSchema, {
-      clusterId: this.o.clusterId,
-      from: BigInt(this.o.fromId),
-      to: BigInt(this.o.toId),
-      messages: [batch],
-      fromAddress: this.o.fromAddress,
-    }));
+    const chunk = this.o.chunkBytes;
+    for (let off = 0; off < batch.length || off === 0; off += chunk) {
+      const last = off + chunk >= batch.length;
+      this.queue.push(create(ExchangeRequestSchema, {
+        clusterId: this.o.clusterId,
+        from: BigInt(this.o.fromId),
+        to: BigInt(this.o.toId),
+        messages: [batch.length <= chunk ? batch : batch.subarray(off, off + chunk)],
+        fromAddress: this.o.fromAddress,
+        partial: !last,
+      }));
+      if (last) break;
+    }
+    // A dropped chunk would corrupt the reassembly: the receiver detects it by the decode failure and
+    // cuts the stream; the core resends what mattered.
     if (this.queue.droppedCount > before) this.o.onDropped(this.queue.droppedCount - before);
   }
 

@@ -10,6 +10,8 @@ import { OpError } from "./op-error.ts";
 export function peerService(rt: NodeRuntime, changes: MembershipChanges): ServiceImpl<typeof PeerService> {
   return {
     async exchange(requests) {
+      let partial: Uint8Array[] = [];
+      let partialBytes = 0;
       for await (const req of requests) {
         if (rt.closing) break;
         if (req.clusterId !== rt.clusterId || rt.clusterId === "") {
@@ -17,6 +19,19 @@ export function peerService(rt: NodeRuntime, changes: MembershipChanges): Servic
         }
         if (Number(req.to) !== rt.nodeId) {
           throw new ConnectError(`this is node ${rt.nodeId}, not node ${req.to}`, Code.FailedPrecondition);
+        }
+        if (req.partial || partial.length > 0) {
+          for (const m of req.messages) {
+            partial.push(m);
+            partialBytes += m.length;
+          }
+          if (partialBytes > rt.limits.peerBatchBytesMax) {
+            throw new ConnectError(`peer batch larger than ${rt.limits.peerBatchBytesMax} bytes`, Code.ResourceExhausted);
+          }
+          if (req.partial) continue;
+          req.messages = [concat(partial, partialBytes)];
+          partial = [];
+          partialBytes = 0;
         }
         try {
           rt.receive(Number(req.from), req.fromAddress, req.messages);
@@ -47,4 +62,14 @@ export function peerService(rt: NodeRuntime, changes: MembershipChanges): Servic
       }
     },
   };
+}
+
+function concat(parts: Uint8Array[], totalBytes: number): Uint8Array {
+  const out = new Uint8Array(totalBytes);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
 }
