@@ -21,6 +21,8 @@ export class BallotLeaderElection {
   private round = 0;
   private ticksInRound = 0;
   private replies = new Map<number, Reply>();
+  /** Consecutive rounds in which the leader we follow did not answer as a candidate. */
+  private leaderMissedRounds = 0;
   private readonly quorum: number;
 
   constructor(
@@ -66,6 +68,9 @@ export class BallotLeaderElection {
   handleHeartbeatReply(msg: HeartbeatReply): void {
     if (msg.round !== this.round) return;
     this.replies.set(msg.from, { ballot: msg.ballot, candidate: msg.quorumConnected && msg.ready });
+    // Connectivity is reported as soon as it is known: a freshly healed leader must not look
+    // disconnected to its followers for a whole extra round.
+    if (this.replies.size + 1 >= this.quorum) this.quorumConnected = true;
   }
 
   /** A Sequence Paxos promise outranks the leader we follow: follow it (it got a quorum of promises). */
@@ -83,7 +88,9 @@ export class BallotLeaderElection {
     this.quorumConnected = this.replies.size + 1 >= this.quorum;
     if (!this.quorumConnected) return; // keep following the old leader; we cannot judge
     let top = this.topCandidate();
-    if (compareBallots(this.leader, BALLOT_ZERO) > 0 && compareBallots(top, this.leader) < 0 && !this.leaderAlive()) {
+    this.leaderMissedRounds = this.leaderAlive() ? 0 : this.leaderMissedRounds + 1;
+    // Two rounds in a row, so that one unlucky round (a reply lost, a stale flag) does not depose a healthy leader.
+    if (compareBallots(this.leader, BALLOT_ZERO) > 0 && compareBallots(top, this.leader) < 0 && this.leaderMissedRounds >= 2) {
       // The leader we follow is gone or no longer quorum-connected: outrank it and re-elect.
       if (compareBallots(this.ballot, this.leader) <= 0) this.ballot = { ...this.ballot, n: this.leader.n + 1 };
       this.leader = BALLOT_ZERO;

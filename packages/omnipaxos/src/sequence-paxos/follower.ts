@@ -10,6 +10,8 @@ import { applySync, buildSync, extendWithSync } from "./sync.ts";
 /** Set by handlers, emitted once per flush: one Accepted per batch of inputs. */
 export interface FollowerFlags {
   acceptedPending: boolean;
+  /** Send one PrepareReq to this leader at the next flush. */
+  prepareReqTo: number | undefined;
 }
 
 export function handlePrepare<T, S>(sp: SequencePaxos<T, S>, msg: Prepare): void {
@@ -48,7 +50,7 @@ export function stepDown<T, S>(sp: SequencePaxos<T, S>): void {
 
 export function handleAcceptSync<T, S>(sp: SequencePaxos<T, S>, msg: AcceptSync<T, S>): void {
   if (!ballotEquals(msg.n, sp.promise) || sp.phase !== "prepare" || sp.role !== "follower") {
-    if (compareBallots(msg.n, sp.promise) > 0) sendPrepareReq(sp, msg.from);
+    if (compareBallots(msg.n, sp.promise) > 0) sp.flags.prepareReqTo = msg.from;
     return;
   }
   if (ballotEquals(sp.acceptedRound, msg.n)) {
@@ -66,7 +68,8 @@ export function handleAcceptSync<T, S>(sp: SequencePaxos<T, S>, msg: AcceptSync<
 
 export function handleAcceptDecide<T, S>(sp: SequencePaxos<T, S>, msg: AcceptDecide<T>): void {
   if (!ballotEquals(msg.n, sp.promise) || sp.phase !== "accept" || sp.role !== "follower") {
-    if (compareBallots(msg.n, sp.promise) > 0 || (ballotEquals(msg.n, sp.promise) && sp.phase === "recover")) sendPrepareReq(sp, msg.from);
+    // A leader we have not (or no longer) synced with: ask it for a Prepare, once per flush.
+    if (compareBallots(msg.n, sp.promise) > 0 || (ballotEquals(msg.n, sp.promise) && sp.role === "follower")) sp.flags.prepareReqTo = msg.from;
     return;
   }
   if (msg.startIdx > sp.acceptedIdx) return; // a gap (lost or reordered batch): the leader resends
@@ -77,7 +80,10 @@ export function handleAcceptDecide<T, S>(sp: SequencePaxos<T, S>, msg: AcceptDec
 }
 
 export function handleDecide<T, S>(sp: SequencePaxos<T, S>, msg: Decide): void {
-  if (!ballotEquals(msg.n, sp.promise) || sp.phase !== "accept" || sp.role !== "follower") return;
+  if (!ballotEquals(msg.n, sp.promise) || sp.phase !== "accept" || sp.role !== "follower") {
+    if (compareBallots(msg.n, sp.promise) > 0 || (ballotEquals(msg.n, sp.promise) && sp.role === "follower")) sp.flags.prepareReqTo = msg.from;
+    return;
+  }
   sp.setDecidedIdx(Math.min(msg.decidedIdx, sp.acceptedIdx));
 }
 
@@ -93,6 +99,11 @@ export function sendPrepareReq<T, S>(sp: SequencePaxos<T, S>, to: number): void 
 /** Flush: the coalesced Accepted for everything appended since the last one. */
 export function followerFlush<T, S>(sp: SequencePaxos<T, S>): void {
   if (sp.flags.acceptedPending && sp.role === "follower" && sp.phase === "accept") sendAccepted(sp);
+  const to = sp.flags.prepareReqTo;
+  if (to !== undefined) {
+    sp.flags.prepareReqTo = undefined;
+    if (sp.role === "follower" && sp.phase !== "accept") sendPrepareReq(sp, to);
+  }
 }
 
 /** Resend timeout at a follower: a recovering node keeps asking for a Prepare. */
