@@ -24,7 +24,7 @@ export function renderTable<Row>(columns: readonly Column<Row>[], rows: readonly
       const padded = i === last && columns[i].align !== "right" ? text : pad(text, i);
       const style = columns[i].style;
       return style ? style(padded, rows[ri]) : padded;
-    }).join("  "),
+    }).join("  ").trimEnd(),
   );
   return [header, ...lines].join("\n") + "\n";
 }
