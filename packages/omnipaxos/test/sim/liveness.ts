@@ -124,20 +124,28 @@ const SUSTAIN_ELECTION_TIMEOUTS = 12;
 function sustain(sim: Simulation, label: string): void {
   const bound = livenessTicksMax(sim.params);
   const end = sim.tick + SUSTAIN_ELECTION_TIMEOUTS * sim.params.electionTicks;
-  const waiting = new Map<number, number>(); // probe -> tick appended
+  const waiting = new Map<number, { at: number; pid: number }>(); // probe -> tick and leader it was appended at
   let lastLeaderTick = sim.tick;
   while (sim.tick < end || waiting.size > 0) {
     calmStep(sim);
-    for (const [v, at] of waiting) {
+    for (const [v, w] of waiting) {
       if (sim.log.isDecided(v)) waiting.delete(v);
-      else if (sim.tick - at > bound) throw new LivenessViolation(`${label}: progress stalled, a probe appended at t${at} was not decided within ${bound} ticks`);
+      else if (sim.tick - w.at > bound) {
+        const now = findLeader(sim);
+        if (now === undefined || now.pid === w.pid) throw new LivenessViolation(`${label}: progress stalled, a probe appended at t${w.at} at leader ${w.pid} was not decided within ${bound} ticks`);
+        // Appended at a leader deposed since, which may never learn it (it cannot reach its successor):
+        // counted, not failed; progress is judged on the probes of the current leader.
+        sim.stats.orphanedProbeCount++;
+        sim.say(`liveness (${label}): probe ${v} orphaned at deposed leader ${w.pid} (leader now ${now.pid})`);
+        waiting.delete(v);
+      }
     }
     const leader = findLeader(sim);
     if (leader !== undefined) lastLeaderTick = sim.tick;
     else if (sim.tick - lastLeaderTick > bound) throw new LivenessViolation(`${label}: no leader for ${bound} ticks after progress had started`);
     if (leader !== undefined && sim.tick < end && sim.tick % sim.params.electionTicks === 0) {
       const probe = sim.append(sim.nodes.get(leader.pid)!);
-      if (probe !== undefined) waiting.set(probe, sim.tick);
+      if (probe !== undefined) waiting.set(probe, { at: sim.tick, pid: leader.pid });
     }
   }
   sim.say(`liveness (${label}): progress sustained for ${SUSTAIN_ELECTION_TIMEOUTS} election timeouts`);

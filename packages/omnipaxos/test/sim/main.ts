@@ -25,6 +25,7 @@ async function main(): Promise<number> {
   let reconfigurations = 0;
   let snapshots = 0;
   let worstLivenessTicks = 0;
+  let orphanedProbes = 0;
   const failures: number[] = [];
   for (const seed of cli.seeds) {
     const r = runSeed(core, { seed, steps: cli.steps, nodes: cli.nodes, scenario: cli.scenario, trace: cli.verbose ? (l) => console.log(l) : undefined, traceMessages: cli.messages });
@@ -33,6 +34,7 @@ async function main(): Promise<number> {
     crashes += r.stats.crashCount;
     reconfigurations += r.stats.reconfigurationCount;
     snapshots += r.stats.snapshotCount;
+    orphanedProbes += r.stats.orphanedProbeCount;
     for (const m of r.liveness) worstLivenessTicks = Math.max(worstLivenessTicks, m.decideTicks);
     if (!r.ok) {
       failed++;
@@ -45,7 +47,7 @@ async function main(): Promise<number> {
   const elapsedMs = Math.round(performance.now() - started);
   console.log(JSON.stringify({
     seeds: cli.seeds.length, firstSeed: cli.seeds[0], steps: cli.steps, passed: cli.seeds.length - failed, failed,
-    failedSeeds: failures, ticks, decidedSlots, crashes, reconfigurations, snapshots, worstLivenessTicks, elapsedMs,
+    failedSeeds: failures, ticks, decidedSlots, crashes, reconfigurations, snapshots, worstLivenessTicks, orphanedProbes, elapsedMs,
   }));
   return failed === 0 ? 0 : 1;
 }

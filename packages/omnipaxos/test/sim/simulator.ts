@@ -50,6 +50,8 @@ export interface SimStats {
   partitionCount: number;
   unverifiedSnapshotCount: number;
   maxConfigurationId: number;
+  /** Liveness probes left at a leader that was deposed without learning it (see liveness.ts). */
+  orphanedProbeCount: number;
 }
 
 export class Simulation {
@@ -77,7 +79,7 @@ export class Simulation {
   deferredViolation: SafetyViolation | undefined;
   readonly stats: SimStats = {
     appendedCount: 0, decidedSlotCount: 0, crashCount: 0, restartCount: 0, reconfigurationCount: 0,
-    snapshotCount: 0, trimCount: 0, partitionCount: 0, unverifiedSnapshotCount: 0, maxConfigurationId: 1,
+    snapshotCount: 0, trimCount: 0, partitionCount: 0, unverifiedSnapshotCount: 0, maxConfigurationId: 1, orphanedProbeCount: 0,
   };
   private readonly nodeOptions: OmniPaxosOptions<Entry, DigestState>;
 
