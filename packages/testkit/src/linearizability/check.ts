@@ -8,8 +8,8 @@ import { shrinkViolation, type Witness } from "./shrink.ts";
 export interface CheckOptions {
   /** Per-key search budget; past it the key's verdict is unknown (default 60 s). */
   keyTimeoutMs?: number;
-  /** Per-violation shrink budget (default 20 times the key's search, within 5-60 s). */
-  shrinkBudgetMs?: number;
+  /** Per-violation shrink budget in search steps (default 40 times the key's search, at least 20 million). */
+  shrinkBudgetSteps?: number;
 }
 
 export interface KeyVerdict {
@@ -42,12 +42,12 @@ export function checkOperations(ops: readonly Operation[], options: CheckOptions
   const byKey = [...partitionByKey(resolveObservedWrites(ops))].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   for (const [key, keyOps] of byKey) {
     const started = Date.now();
-    const verdict = searchLinearization(kvModel, keyOps, { timeoutMs: options.keyTimeoutMs ?? 60_000 });
+    const { verdict, steps } = searchLinearization(kvModel, keyOps, { timeoutMs: options.keyTimeoutMs ?? 60_000 });
     const elapsedMs = Date.now() - started;
     keys.push({ key, opCount: keyOps.length, verdict, elapsedMs });
     if (verdict !== "illegal") continue;
-    // A trial is a smaller search than the one just done: give it twice that long.
-    const shrink = { budgetMs: options.shrinkBudgetMs ?? Math.min(60_000, Math.max(5000, 20 * elapsedMs)), trialTimeoutMs: Math.max(300, 2 * elapsedMs) };
+    // A trial is a smaller search than the one just done: give it twice as many steps.
+    const shrink = { trialSteps: Math.max(1_000_000, 2 * steps), budgetSteps: options.shrinkBudgetSteps ?? Math.max(20_000_000, 40 * steps) };
     anomalies.push(explain(key, shrinkViolation(keyOps, shrink)));
   }
   const valid = anomalies.length > 0 ? false : keys.some((k) => k.verdict === "unknown") ? "unknown" : true;

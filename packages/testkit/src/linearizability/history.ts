@@ -163,7 +163,7 @@ export function resolveObservedWrites(ops: readonly Operation[]): Operation[] {
   for (const read of ops) {
     if (read.input.f !== "get" || read.output?.kind !== "value") continue;
     const candidates = writers.get(`${read.input.key}\u0000${read.output.value}`);
-    if (candidates === undefined || candidates.length !== 1 || candidates[0].output !== null) continue;
+    if (candidates === undefined || candidates.length !== 1 || candidates[0].status !== "info") continue;
     const put = candidates[0];
     const prior = resolved.get(put);
     if (prior !== undefined && prior.returnUs <= read.returnUs) continue;

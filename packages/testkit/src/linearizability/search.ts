@@ -16,6 +16,14 @@ export type SearchVerdict = "ok" | "illegal" | "unknown";
 export interface SearchOptions {
   /** Give up (verdict unknown) after this long; default no limit. */
   timeoutMs?: number;
+  /** Give up (verdict unknown) after this many search steps: a budget that does not depend on load. */
+  stepsMax?: number;
+}
+
+export interface SearchResult {
+  verdict: SearchVerdict;
+  /** Search steps taken (entries visited); a measure of cost independent of machine load. */
+  steps: number;
 }
 
 const NIL = -1;
@@ -25,9 +33,9 @@ const NIL = -1;
  * order (calls before returns at equal times, so touching ops count as concurrent). Linearizing
  * op i lifts both of its entries out of the list; backtracking puts them back (dancing links).
  */
-export function searchLinearization<S, I, O>(model: Model<S, I, O>, ops: readonly SearchOp<I, O>[], options: SearchOptions = {}): SearchVerdict {
+export function searchLinearization<S, I, O>(model: Model<S, I, O>, ops: readonly SearchOp<I, O>[], options: SearchOptions = {}): SearchResult {
   const n = ops.length;
-  if (n === 0) return "ok";
+  if (n === 0) return { verdict: "ok", steps: 0 };
   const head = 2 * n;
   const next = new Int32Array(2 * n + 1);
   const prev = new Int32Array(2 * n + 1);
@@ -49,9 +57,11 @@ export function searchLinearization<S, I, O>(model: Model<S, I, O>, ops: readonl
   const stack: { op: number; state: S }[] = [];
   const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
   let state = model.init();
+  const stepsMax = options.stepsMax ?? Infinity;
   let entry = next[head];
-  for (let steps = 1; next[head] !== NIL; steps++) {
-    if ((steps & 4095) === 0 && Date.now() > deadline) return "unknown";
+  let steps = 0;
+  for (; next[head] !== NIL; steps++) {
+    if (steps >= stepsMax || ((steps & 4095) === 0 && Date.now() > deadline)) return { verdict: "unknown", steps };
     if (entry % 2 === 0) {
       const i = entry >> 1;
       const after = model.step(state, ops[i].input, ops[i].output);
@@ -67,13 +77,13 @@ export function searchLinearization<S, I, O>(model: Model<S, I, O>, ops: readonl
     }
     // A return entry: the op it closes was not linearized before it, so undo the last choice.
     const top = stack.pop();
-    if (top === undefined) return "illegal";
+    if (top === undefined) return { verdict: "illegal", steps };
     linearized.clear(top.op);
     state = top.state;
     unlift(top.op);
     entry = next[2 * top.op];
   }
-  return "ok";
+  return { verdict: "ok", steps };
 }
 
 function linkInTimeOrder<I, O>(ops: readonly SearchOp<I, O>[], next: Int32Array, prev: Int32Array, head: number): void {

@@ -13,11 +13,15 @@ export interface Witness {
   free: Operation[];
 }
 
+/**
+ * Budgets are counted in search steps, not time, so that a shrink gives the same witness on an
+ * idle laptop and on a loaded CI machine.
+ */
 export interface ShrinkOptions {
-  /** The whole shrink stops trying after this long (default 5 s). */
-  budgetMs?: number;
-  /** Each trial search gives up after this long; a trial that gives up counts as passing (default 300 ms). */
-  trialTimeoutMs?: number;
+  /** The whole shrink stops trying after this many search steps in total (default 20 million). */
+  budgetSteps?: number;
+  /** Each trial gives up after this many steps; a trial that gives up counts as passing (default 1 million). */
+  trialSteps?: number;
 }
 
 /**
@@ -63,10 +67,14 @@ function trial(ops: readonly Operation[], levels: readonly Relaxation[]): { sear
 
 export function shrinkViolation(keyOps: readonly Operation[], options: ShrinkOptions = {}): Witness {
   const ops = [...keyOps].sort((a, b) => a.callUs - b.callUs);
-  const deadline = Date.now() + (options.budgetMs ?? 5000);
-  const trialTimeoutMs = options.trialTimeoutMs ?? 300;
-  const fails = (levels: Relaxation[]) => searchLinearization(kvModel, trial(ops, levels).search, { timeoutMs: trialTimeoutMs }) === "illegal";
-  const inTime = () => Date.now() < deadline;
+  let budget = options.budgetSteps ?? 20_000_000;
+  const trialSteps = options.trialSteps ?? 1_000_000;
+  const fails = (levels: Relaxation[]) => {
+    const r = searchLinearization(kvModel, trial(ops, levels).search, { stepsMax: Math.min(trialSteps, budget) });
+    budget -= r.steps;
+    return r.verdict === "illegal";
+  };
+  const inTime = () => budget > 0;
   // 1. The shortest prefix (by invoke time) whose observations already cannot be ordered.
   const prefix = (k: number): Relaxation[] => ops.map((_, i) => (i < k ? "strict" : "free"));
   let lo = 1;

@@ -137,3 +137,20 @@ test("failures without an observation and reads without an answer are ignored; o
   assert.deepEqual(r.keys.map((k) => [k.key, k.opCount, k.verdict]), [["a", 1, "ok"], ["b", 2, "illegal"]]);
   assert.deepEqual(r.anomalies.map((a) => a.key), ["b"]);
 });
+
+test("a read of a value whose write definitely failed is flagged, and never explained by that write", () => {
+  const h = new HistoryBuilder()
+    .put(1, [0, 10], "a", "x", { fail: null })
+    .get(2, [20, 30], "a", value("x", 1));
+  assert.equal(checkEvents(h.sorted()).valid, false);
+});
+
+test("an indeterminate write seen by a read is pinned before that read, so an earlier contrary read is flagged", () => {
+  const h = new HistoryBuilder()
+    .put(1, [0, 10], "a", "x", "info")
+    .get(2, [20, 30], "a", value("x", 1))
+    .get(3, [40, 50], "a", absent);
+  const r = checkEvents(h.sorted());
+  assert.equal(r.valid, false);
+  assert.match(r.anomalies[0].explanation.join("\n"), /inferred from a read/);
+});
