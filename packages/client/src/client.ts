@@ -60,7 +60,8 @@ export interface ListOptions extends ReadOptions {
 export interface WatchOptions {
   /** Watch every key starting with `key`. */
   prefix?: boolean;
-  /** First revision to deliver; default: changes after the revision current when the watch starts. */
+  /** First revision to deliver; default: changes after the revision current when the watch starts.
+   *  Either way, the watch first makes one linearizable read, bounded by the client's timeout. */
   startRevision?: bigint | number;
   signal?: AbortSignal;
 }
@@ -131,11 +132,11 @@ export class OmnimetaClient {
    * and resumes after the last revision it delivered; it ends when `signal` aborts.
    */
   async *watch(key: string, o: WatchOptions = {}): AsyncGenerator<WatchEvent> {
-    let start = o.startRevision === undefined ? undefined : BigInt(o.startRevision);
-    if (start === undefined || start === 0n) {
-      const page = await this.list(key, { limit: 1, keysOnly: true, signal: o.signal });
-      start = page.revision + 1n;
-    }
+    // A linearizable read first: it fails within the client's deadline when nothing is reachable,
+    // and gives the revision to start from, so that no change between "now" and the stream is lost.
+    const page = await this.list(key, { limit: 1, keysOnly: true, signal: o.signal });
+    const given = o.startRevision === undefined ? 0n : BigInt(o.startRevision);
+    const start = given > 0n ? given : page.revision + 1n;
     const open = (a: { address: string; signal: AbortSignal }, from: bigint) =>
       mapStream(this.connections.get(a.address).metadata.watch(
         create(WatchRequestSchema, { key, prefix: o.prefix ?? false, startRevision: from }), { signal: a.signal }),

@@ -114,6 +114,10 @@ describe("client watch", () => {
     await writer.put("w/c", "4");
     await done;
     assert.deepEqual(seen, ["w/a@1", "w/b@2", "w/a@3", "w/c@4"]);
-    assert.deepEqual(a.watchStarts, [1n, 3n]);
+    // It reconnected once, from the revision after the last event it had received (the drop may
+    // also swallow an event already sent; that one is then delivered again by the new stream).
+    assert.equal(a.watchStarts.length, 2);
+    assert.equal(a.watchStarts[0], 1n);
+    assert.ok(a.watchStarts[1] === 2n || a.watchStarts[1] === 3n, `resumed from ${a.watchStarts[1]}`);
   });
 });

@@ -112,6 +112,14 @@ describe("ctl exit codes and error lines", () => {
     }
   });
 
+  it("exits 3 within --timeout from the watches when no node answers", async () => {
+    for (const args of [["metadata", "watch", "k", "--rev", "5"], ["leader", "watch"]]) {
+      const r = await runInProcess(["--address", closedAddress, "--timeout", "600", ...args]);
+      assert.equal(r.code, 3, args.join(" "));
+      assert.ok(r.elapsedMs < 600 + 300, `${args.join(" ")} took ${r.elapsedMs} ms`);
+    }
+  });
+
   it("gives every unreachable node of cluster status a row with its reason, and exits 3 when none answers", async () => {
     const r = await runInProcess(["--address", `${closedAddress},http://127.0.0.1:2`, "--timeout", "500", "cluster", "status"]);
     assert.equal(r.code, 3);

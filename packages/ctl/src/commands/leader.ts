@@ -17,7 +17,9 @@ export function registerLeader(program: Command, io: Io): void {
 }
 
 async function watchLeader(ctx: Context): Promise<void> {
-  for await (const change of ctx.client().watchLeader({ signal: ctx.io.interrupt })) {
+  const client = ctx.client();
+  await client.status(); // fails (exit 3) within --timeout when no node answers; then the stream reconnects forever
+  for await (const change of client.watchLeader({ signal: ctx.io.interrupt })) {
     const view = leaderChangeView(change, ctx.io.now());
     ctx.io.stdout.write(ctx.json ? renderJson(view) : leaderLine(ctx, view));
   }
