@@ -100,9 +100,11 @@ function measure(sim: Simulation, label: string): LivenessMeasurement {
       leaderPid = leader.pid;
       const key = `${leader.pid}/${leader.ballot}`;
       if (!probed.has(key)) {
-        probed.add(key);
         const probe = sim.append(sim.nodes.get(leader.pid)!);
-        if (probe !== undefined) probes.add(probe);
+        if (probe !== undefined) {
+          probes.add(probe);
+          probed.add(key);
+        } else sim.say(`liveness (${label}): leader ${leader.pid} refused the probe (${sim.lastRefusal}), retrying`);
       }
     }
     if (sim.tick - start > bound) {
@@ -170,7 +172,7 @@ function findLeader(sim: Simulation): { pid: number; ballot: string } | undefine
   if (top === undefined) return undefined;
   const st = sim.nodes.get(top[3])?.instance?.getStatus();
   if (st === undefined || st.role !== "leader" || st.phase !== "accept" || !lexEqual([st.promise.configurationId, st.promise.n, st.promise.priority, st.promise.pid], top)) return undefined;
-  return { pid: top[3], ballot: `${top[1]}/${top[2]}` };
+  return { pid: top[3], ballot: `${top[0]}/${top[1]}/${top[2]}` };
 }
 
 function lexEqual(a: number[], b: number[]): boolean {

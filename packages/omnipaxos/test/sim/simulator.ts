@@ -73,6 +73,8 @@ export class Simulation {
   private nextValue = 1;
   /** Print every delivered message in the trace (--messages). */
   traceMessages = false;
+  /** The last ProposalError of append(), for the trace. */
+  lastRefusal = "";
   private readonly traced = new Map<number, string>();
   private nextNewPid = 100;
   /** A violation found inside a core callback (the snapshot spec), thrown after the step. */
@@ -202,7 +204,10 @@ export class Simulation {
     try {
       op.append(value);
     } catch (e) {
-      if (e instanceof this.core.ProposalError) return undefined; // refused values must never be decided
+      if (e instanceof this.core.ProposalError) {
+        this.lastRefusal = `${e.code}: ${e.message}`;
+        return undefined; // refused values must never be decided
+      }
       throw e;
     }
     this.log.recordAppend(value);
