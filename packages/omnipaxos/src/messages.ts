@@ -57,9 +57,6 @@ export interface AcceptSync<T, S> extends Envelope {
   /** The follower's log becomes: its prefix [0, sync start) + sync. */
   sync: SyncPayload<T, S>;
   decidedIdx: number;
-  /** The leader's acceptedIdx when its Prepare phase ended: every slot any earlier leader could
-   *  still get decided lies below it (used to settle proposals placed by earlier leaders). */
-  inheritedIdx: number;
 }
 export interface AcceptDecide<T> extends Envelope {
   kind: "AcceptDecide";

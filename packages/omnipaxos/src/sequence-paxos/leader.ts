@@ -79,10 +79,14 @@ function maybeFinishPrepare<T, S>(sp: SequencePaxos<T, S>): void {
 
 function sendAcceptSync<T, S>(sp: SequencePaxos<T, S>, to: number, p: PromiseInfo<T, S>): void {
   const ls = sp.leader!;
-  const from = ballotEquals(p.acceptedRound, ls.maxPromiseRound) ? Math.min(p.acceptedIdx, ls.inheritedIdx) : Math.min(p.decidedIdx, sp.acceptedIdx);
+  // Its log is a prefix of ours if it accepted in our ballot, or in the round of the log we adopted
+  // (up to that log's length); otherwise its undecided tail may differ: resync from its decided index.
+  const from = ballotEquals(p.acceptedRound, ls.n) ? Math.min(p.acceptedIdx, sp.acceptedIdx)
+    : ballotEquals(p.acceptedRound, ls.maxPromiseRound) ? Math.min(p.acceptedIdx, ls.inheritedIdx)
+    : Math.min(p.decidedIdx, sp.acceptedIdx);
   const sync = buildSync(sp, from, sp.acceptedIdx, true);
   if (sync === undefined) return; // trimmed without a snapshot: this follower cannot be synced
-  sp.send({ kind: "AcceptSync", from: sp.pid, to, configurationId: sp.config.configurationId, n: ls.n, sync, decidedIdx: sp.decidedIdx, inheritedIdx: ls.inheritedIdx });
+  sp.send({ kind: "AcceptSync", from: sp.pid, to, configurationId: sp.config.configurationId, n: ls.n, sync, decidedIdx: sp.decidedIdx });
   const end = syncEnd(sync);
   ls.progress.set(to, { acked: false, acceptedIdx: 0, nextIdx: end, acceptedIdxAtLastResend: 0, decidedIdxSent: sp.decidedIdx });
 }
