@@ -84,7 +84,7 @@ export class RequestRouter {
 
   private async route(op: Op, forwarded: boolean): Promise<SessionResult> {
     const replica = this.ctx.replica();
-    if (typeof replica === "string") throw unavailable(replica, this.ctx.leaderHint());
+    if (typeof replica === "string") throw unavailable(replica, this.ctx.leaderHint() ?? { leaderId: 0, leaderAddress: "" });
     const isWrite = op.case === "put" || op.case === "delete";
     const serializable = !isWrite && consistencyOf(op) === ReadConsistency.SERIALIZABLE;
     if (serializable || (!isWrite && this.ctx.unsafe.staleReads)) return this.readLocal(replica, op);
@@ -95,7 +95,8 @@ export class RequestRouter {
     }
     const hint = this.ctx.leaderHint();
     if (forwarded) throw unavailable("not the leader", hint);
-    if (!hint || hint.leaderAddress === "") throw unavailable("no leader is known; retry shortly", hint);
+    // The hint is attached even when empty (leader_id 0), so clients see "no leader yet" as such.
+    if (!hint || hint.leaderAddress === "") throw unavailable("no leader is known; retry shortly", hint ?? { leaderId: 0, leaderAddress: "" });
     this.ctx.metrics.forwarded.inc();
     return this.ctx.forwarder.forward(hint.leaderAddress, op);
   }

@@ -32,9 +32,6 @@ export class PeerLink {
   private failures = 0;
   private timer: NodeJS.Timeout | undefined;
   private abort: AbortController | undefined;
-  /** True while a stream is open and has not failed. */
-  connected = false;
-
   constructor(private readonly o: PeerLinkOptions) {
     this.queue = new AsyncQueue(o.queueBatchesMax);
     this.open();
@@ -80,7 +77,6 @@ export class PeerLink {
     this.abort = abort;
     const openedAt = Date.now();
     const peer = this.o.clients.get(this.o.address).peer;
-    this.connected = true;
     peer.exchange(queue, { signal: abort.signal }).then(
       () => this.reopen(queue, openedAt, undefined),
       (e: unknown) => this.reopen(queue, openedAt, e),
@@ -88,7 +84,6 @@ export class PeerLink {
   }
 
   private reopen(old: AsyncQueue<ExchangeRequest>, openedAt: number, error: unknown): void {
-    this.connected = false;
     if (this.closed) return;
     // Carry the unsent batches to the next stream.
     this.queue = new AsyncQueue(this.o.queueBatchesMax);
