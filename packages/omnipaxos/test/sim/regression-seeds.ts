@@ -27,4 +27,16 @@ export const REGRESSION_SEEDS: RegressionSeed[] = [
     seed: 13, steps: 500,
     bug: "core assertion: a node left in an ended configuration got a CatchUp running past its StopSign and asserted 'StopSign but the log continues' (catch-up.ts: decided slots may run past the StopSign)",
   },
+  {
+    seed: 58, steps: 500,
+    bug: "lost proposals: a restarted follower's new forwarding session (seq 0, same leader ballot) was taken for duplicates of its previous life's session (fixed by the core helper in 7f36949: forwarder incarnation)",
+  },
+  {
+    seed: 25, steps: 2000,
+    bug: "integrity: exactly-once re-proposal settled against an adopted log that was not chosen yet; an older round's log later decided the value at its first slot too (fixed by the core helper in c528cbb: settle only decided slots)",
+  },
+  {
+    seed: 75, steps: 2000,
+    bug: "liveness (harness): a probe refused with 'reconfigured' in configuration 3 blocked probing the same ballot numbers in configuration 4",
+  },
 ];
