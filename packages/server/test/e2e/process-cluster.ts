@@ -34,13 +34,23 @@ export class ProcessCluster {
     return clientsFor(this.nodes[i]!.address);
   }
 
-  /** Starts `count` nodes, provisions the first, and waits until every node is an active member. */
-  async startProvisioned(count: number): Promise<void> {
+  /**
+   * Starts `count` nodes, provisions the first, and waits until every node is an active member.
+   * The joiners start all at once (as `npm start` does) or, with `sequential`, one after another.
+   */
+  async startProvisioned(count: number, options: { sequential?: boolean } = {}): Promise<void> {
     for (let i = 0; i < count; i++) await this.addNode();
     await this.nodes[0]!.start();
     await this.clients(0).cluster.provision({});
-    await Promise.all(this.nodes.slice(1).map((n) => n.start()));
-    await this.waitForMembers(count);
+    if (options.sequential) {
+      for (let i = 1; i < count; i++) {
+        await this.nodes[i]!.start();
+        await this.waitForMembers(i + 1);
+      }
+    } else {
+      await Promise.all(this.nodes.slice(1).map((n) => n.start()));
+      await this.waitForMembers(count);
+    }
   }
 
   /** Waits until every running node reports ACTIVE in a configuration with `count` members and a leader. */
