@@ -124,7 +124,14 @@ export class NodeRuntime {
     const core = new OmniPaxos<Command, KvSnapshot>(
       {
         cluster,
-        server: { pid: nodeId, ...(this.options.electionTicks !== undefined ? { electionTickTimeout: this.options.electionTicks } : {}) },
+        server: {
+          pid: nodeId,
+          // Every configuration elects afresh and, among equal priorities, the highest node id wins once it
+          // has caught up: each join would then move leadership twice. Preferring the founding node keeps
+          // the leader where it was during cluster formation; any node still takes over when it fails.
+          leaderPriority: nodeId === 1 ? 1 : 0,
+          ...(this.options.electionTicks !== undefined ? { electionTickTimeout: this.options.electionTicks } : {}),
+        },
       },
       this.store,
       { snapshot: kvSnapshotSpec },
