@@ -123,24 +123,34 @@ export class ProcessCluster {
   }
 
   /**
-   * Removes `name` from the configuration (asked at another node), waits until the others agree,
-   * then kills it, wipes its data dir (a removed incarnation never comes back) and lets it join
-   * again as a new member through the others.
+   * Removes `name` from the configuration (RemoveMember, asked at another node) and waits until it
+   * is out; then kills it and wipes its data dir (a removed incarnation never comes back), and adds
+   * it again as a new member: either it joins by itself (`--join`) or it starts unprovisioned and a
+   * member is asked to add it (AddMember).
    */
-  async removeAndRejoin(name: string, timeoutMs = 60_000): Promise<void> {
+  async removeAndReadd(name: string, how: "join" | "add-member", timeoutMs = 60_000): Promise<void> {
     const others = this.nodes.filter((n) => n.name !== name);
     let attempt = 0;
+    const askOther = () => this.client(others[attempt++ % others.length].name).cluster;
     await waitFor(`removal of ${name}`, async () => {
-      const asked = others[attempt++ % others.length];
-      const r = await this.client(asked.name).cluster.removeMember({ name }, { timeoutMs: 5000 });
+      const r = await askOther().removeMember({ name }, { timeoutMs: 5000 });
       return r.configuration?.members.some((m) => m.name === name) ? undefined : true;
     }, timeoutMs, 500);
     await this.kill(name);
     const node = this.node(name);
     rmSync(node.spec.dataDir, { recursive: true, force: true });
     mkdirSync(node.spec.dataDir, { recursive: true });
-    node.nextStartArgs = ["--join", others.map((n) => n.address).join(",")];
+    if (how === "join") node.nextStartArgs = ["--join", others.map((n) => n.address).join(",")];
     await node.start();
+    if (how === "add-member") {
+      // An AddMember that timed out may still have happened: look before asking again.
+      await waitFor(`AddMember of ${name}`, async () => {
+        const { configuration } = await askOther().listMembers({}, { timeoutMs: 2000 });
+        if (configuration?.members.some((m) => m.name === name)) return true;
+        await askOther().addMember({ address: node.address }, { timeoutMs: 10_000 });
+        return undefined;
+      }, timeoutMs, 500);
+    }
     await this.waitHealthy(timeoutMs);
   }
 

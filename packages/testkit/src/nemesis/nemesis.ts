@@ -143,9 +143,10 @@ export class Nemesis {
 
   private async member(record: FaultRecord): Promise<void> {
     const victim = await this.target();
-    record.detail = `remove ${victim}, wipe it, join again`;
+    const how = this.rng.chance(0.5) ? "join" : "add-member";
+    record.detail = `remove ${victim}, wipe it, add it again (${how})`;
     this.log(`nemesis: ${record.detail}`);
-    await this.cluster.removeAndRejoin(victim, this.options.recoveryTimeoutMs);
+    await this.cluster.removeAndReadd(victim, how, this.options.recoveryTimeoutMs);
   }
 
   /** Undoes whatever may still be in effect (used when a run stops or fails). */
