@@ -20,6 +20,7 @@ export function checkInvariants(sim: Simulation): void {
     node.decidedIdxSeen = decidedIdx;
     if (decidedIdx > node.checkedIdx) verifyDecided(sim, node, op, node.checkedIdx, decidedIdx);
     checkConfigurationEnd(sim, node, op, decidedIdx);
+    for (const d of op.takeDroppedProposals()) sim.fates.dropped(d.entry, d.reason, node.pid, sim.log.isDecided(d.entry));
     if (op.getCurrentLeader() === node.pid) {
       const st = op.getStatus();
       if (st.role === "leader") sim.leaders.observe(st.promise.configurationId, node.pid, st.promise);

@@ -2,6 +2,7 @@
 // paper's partial-connectivity topologies — and within livenessTicksMax ticks a leader must be elected and a
 // fresh append decided. A miss is reported as a failure, never by silently waiting longer.
 
+import { SafetyViolation } from "./checkers/violation.ts";
 import { checkInvariants } from "./invariants.ts";
 import { restartDue } from "./nemesis.ts";
 import { ELECTION_TIMEOUTS_MAX, livenessTicksMax } from "./sim-params.ts";
@@ -28,7 +29,10 @@ export function runLiveness(sim: Simulation, scenario: PartialConnectivityCase |
   settle(sim);
   const out = [measure(sim, "healed")];
   sustain(sim, "healed");
-  if (scenario === undefined) return out;
+  if (scenario === undefined) {
+    drain(sim);
+    return out;
+  }
   const members = sim.latestConfiguration().nodes;
   const leader = out[0].leader;
   const others = members.filter((p) => p !== leader);
@@ -41,6 +45,8 @@ export function runLiveness(sim: Simulation, scenario: PartialConnectivityCase |
   sim.say(`liveness: ${scenario} topology (leader ${leader}, hub ${hub}), links ${links.map(([a, b]) => `${a}-${b}`).join(" ")}`);
   out.push(measure(sim, scenario));
   sustain(sim, scenario);
+  sim.network.healAll();
+  drain(sim);
   return out;
 }
 
@@ -114,6 +120,26 @@ function measure(sim: Simulation, label: string): LivenessMeasurement {
       throw new LivenessViolation(`${label}: ${why}`);
     }
   }
+}
+
+/** Ticks, in livenessTicksMax units, for every pending proposal to be decided or reported dropped. */
+const DRAIN_BOUNDS = 4;
+
+/**
+ * No silent loss: on a healed network, every append accepted by a node that is still up must end up
+ * decided or reported by takeDroppedProposals() (proposals held only in memory by a node that crashed or
+ * shut down are excused).
+ */
+function drain(sim: Simulation): void {
+  const deadline = sim.tick + DRAIN_BOUNDS * livenessTicksMax(sim.params);
+  while (sim.fates.pendingValues().length > 0) {
+    if (sim.tick >= deadline) {
+      const left = sim.fates.pendingValues();
+      throw new SafetyViolation("proposal-fate", `${left.length} accepted appends neither decided nor reported dropped ${DRAIN_BOUNDS * livenessTicksMax(sim.params)} ticks after healing, e.g. ${left.slice(0, 5).map(([v, p]) => `value ${v} at node ${p}`).join(", ")}`);
+    }
+    calmStep(sim);
+  }
+  sim.say("liveness: every accepted append is decided or reported dropped");
 }
 
 /**

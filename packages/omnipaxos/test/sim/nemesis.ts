@@ -188,6 +188,7 @@ function stopRemovedMembers(sim: Simulation): void {
 function stop(sim: Simulation, node: SimNode): void {
   node.instance = undefined;
   node.stopped = true;
+  sim.fates.nodeLost(node.pid);
   sim.network.dropFor(node.pid);
   sim.say(`node ${node.pid} (removed) shuts down`);
 }

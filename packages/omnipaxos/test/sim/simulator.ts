@@ -4,6 +4,7 @@
 import type { ClusterConfig, Message, OmniPaxosOptions, StoredEntry } from "../../src/index.ts";
 import { DecidedLogChecker, type Slot } from "./checkers/decided-log.ts";
 import { LeaderChecker } from "./checkers/leader.ts";
+import { ProposalFateChecker } from "./checkers/proposal-fate.ts";
 import { SafetyViolation } from "./checkers/violation.ts";
 import type { CoreModule } from "./core-module.ts";
 import { type DigestState, digestMerge, digestOf } from "./digest-snapshot.ts";
@@ -62,6 +63,7 @@ export class Simulation {
   readonly nodes = new Map<number, SimNode>();
   readonly log: DecidedLogChecker = new DecidedLogChecker();
   readonly leaders = new LeaderChecker();
+  readonly fates = new ProposalFateChecker();
   tick = 0;
   /** Decided configurations by id (1 = initial) and the slot of the StopSign that ended each. */
   readonly configurations = new Map<number, ClusterConfig>();
@@ -185,6 +187,7 @@ export class Simulation {
   crash(node: SimNode, how: string): void {
     const lost = node.storage.hasUnflushedWrites;
     node.crash(this.tick + this.faultPrng.range(5, 200));
+    this.fates.nodeLost(node.pid);
     this.network.dropFor(node.pid);
     this.stats.crashCount++;
     this.say(`node ${node.pid} crashes ${how}${lost ? " (unflushed writes lost)" : ""}, restarts at t${node.restartAtTick}`);
@@ -212,6 +215,7 @@ export class Simulation {
     }
     this.log.recordAppend(value);
     this.appendedIn.set(value, configurationId);
+    this.fates.appended(value, node.pid);
     this.stats.appendedCount++;
     return value;
   }
@@ -223,6 +227,7 @@ export class Simulation {
   /** Called by the invariant checker when a slot becomes known as decided for the first time. */
   onFirstDecided(idx: number, slot: Slot, stopSignConfig: ClusterConfig | undefined): void {
     this.stats.decidedSlotCount++;
+    if (slot.kind === "entry") this.fates.decided(slot.value);
     if (this.traceMessages) this.say(`  slot ${idx} first decided: ${slot.kind === "entry" ? `value ${slot.value}` : "stopsign"}`);
     if (slot.kind !== "stopsign" || stopSignConfig === undefined) return;
     const next = stopSignConfig;
