@@ -135,7 +135,8 @@ function drain(sim: Simulation): void {
   while (sim.fates.pendingValues().length > 0) {
     if (sim.tick >= deadline) {
       const left = sim.fates.pendingValues();
-      throw new SafetyViolation("proposal-fate", `${left.length} accepted appends neither decided nor reported dropped ${DRAIN_BOUNDS * livenessTicksMax(sim.params)} ticks after healing, e.g. ${left.slice(0, 5).map(([v, p]) => `value ${v} at node ${p}`).join(", ")}`);
+      const holders = [...new Set(left.map(([, p]) => p))].map((p) => `node ${p} pendingProposalCount ${sim.nodes.get(p)?.instance?.getStatus().pendingProposalCount ?? "down"}`);
+      throw new SafetyViolation("proposal-fate", `${left.length} accepted appends neither decided nor reported dropped ${DRAIN_BOUNDS * livenessTicksMax(sim.params)} ticks after healing, e.g. ${left.slice(0, 5).map(([v, p]) => `value ${v} at node ${p}`).join(", ")}; ${holders.join(", ")}`);
     }
     calmStep(sim);
   }

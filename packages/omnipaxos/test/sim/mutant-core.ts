@@ -29,10 +29,11 @@ export interface LoadedMutant {
   dispose(): void;
 }
 
-export async function loadMutant(m: Mutant): Promise<LoadedMutant> {
+/** `srcDir`: the core to mutate (default packages/omnipaxos/src). */
+export async function loadMutant(m: Mutant, srcDir: string = CORE_SRC_DIR): Promise<LoadedMutant> {
   const dir = mkdtempSync(join(tmpdir(), `omnipaxos-mutant-${m.name}-`));
   try {
-    cpSync(CORE_SRC_DIR, dir, { recursive: true });
+    cpSync(srcDir, dir, { recursive: true });
     for (const p of m.patches) {
       const path = join(dir, p.file);
       const text = readFileSync(path, "utf8");

@@ -25,13 +25,13 @@ export interface MutantOutcome {
   elapsedMs: number;
 }
 
-export async function runMutants(opts: { seedCount: number; steps: number; only?: string[]; onOutcome?: (o: MutantOutcome) => void }): Promise<MutantOutcome[]> {
-  const real = await loadCore();
+export async function runMutants(opts: { seedCount: number; steps: number; only?: string[]; coreDir?: string; onOutcome?: (o: MutantOutcome) => void }): Promise<MutantOutcome[]> {
+  const real = await loadCore(opts.coreDir);
   const out: MutantOutcome[] = [];
   for (const m of MUTANTS) {
     if (opts.only !== undefined && !opts.only.includes(m.name)) continue;
     const started = performance.now();
-    const loaded = await loadMutant(m);
+    const loaded = await loadMutant(m, opts.coreDir);
     let outcome: MutantOutcome = { mutant: m.name, bug: m.bug, caught: false, seedsRun: 0, steps: opts.steps, controlFailedSeeds: 0, elapsedMs: 0 };
     try {
       for (let seed = CI_SEED_FIRST; seed < CI_SEED_FIRST + opts.seedCount; seed++) {
@@ -57,14 +57,14 @@ export async function runMutants(opts: { seedCount: number; steps: number; only?
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { seeds: { type: "string" }, steps: { type: "string" }, only: { type: "string" } } });
+  const { values } = parseArgs({ options: { seeds: { type: "string" }, steps: { type: "string" }, only: { type: "string" }, core: { type: "string" } } });
   const seedCount = values.seeds === undefined ? CI_SEED_COUNT : Number(values.seeds);
   const steps = values.steps === undefined ? CI_STEPS : Number(values.steps);
   if (!Number.isInteger(seedCount) || seedCount < 1 || !Number.isInteger(steps) || steps < 1) {
-    console.error("usage: npm run sim:mutants -- [--seeds N] [--steps N] [--only name,name]");
+    console.error("usage: npm run sim:mutants -- [--seeds N] [--steps N] [--only name,name] [--core SRC_DIR]");
     return 2;
   }
-  const outcomes = await runMutants({ seedCount, steps, only: values.only?.split(","), onOutcome: (o) => console.log(JSON.stringify(o)) });
+  const outcomes = await runMutants({ seedCount, steps, only: values.only?.split(","), coreDir: values.core, onOutcome: (o) => console.log(JSON.stringify(o)) });
   const bad = outcomes.filter((o) => !o.caught);
   return bad.length === 0 && outcomes.length > 0 ? 0 : 1;
 }
