@@ -64,28 +64,36 @@ describe("ctl against a real cluster", () => {
 
   it("writes values from stdin and from a file, and reads raw bytes back", async () => {
     const bytes = Uint8Array.from([0, 1, 2, 255, 10]);
-    const fromStdin = await ctl([...addr, "--json", "metadata", "put", "bin", "-"], { stdin: bytes });
-    assert.equal(fromStdin.code, 0, fromStdin.stderr);
-    assert.equal(JSON.parse(fromStdin.stdout).version, 1);
-    const raw = await ctl([...addr, "metadata", "get", "bin", "--output", "raw"]);
-    assert.equal(raw.code, 0, raw.stderr);
-    assert.deepEqual([...raw.stdoutBytes], [...bytes]);
     const file = join(scratch, "v.txt");
     writeFileSync(file, "from a file\n");
-    assert.equal((await ctl([...addr, "metadata", "put", "f", "--file", file])).code, 0);
-    const got = await ctl([...addr, "metadata", "get", "f", "--output", "raw"]);
+    const [fromStdin, fromFile] = await Promise.all([
+      ctl([...addr, "--json", "metadata", "put", "bin", "-"], { stdin: bytes }),
+      ctl([...addr, "metadata", "put", "f", "--file", file]),
+    ]);
+    assert.equal(fromStdin.code, 0, fromStdin.stderr);
+    assert.equal(JSON.parse(fromStdin.stdout).version, 1);
+    assert.equal(fromFile.code, 0, fromFile.stderr);
+    const [raw, got, binGet] = await Promise.all([
+      ctl([...addr, "metadata", "get", "bin", "--output", "raw"]),
+      ctl([...addr, "metadata", "get", "f", "--output", "raw"]),
+      ctl([...addr, "--json", "metadata", "get", "bin"]),
+    ]);
+    assert.equal(raw.code, 0, raw.stderr);
+    assert.deepEqual([...raw.stdoutBytes], [...bytes]);
     assert.equal(got.stdout, "from a file\n");
-    const binJson = JSON.parse((await ctl([...addr, "--json", "metadata", "get", "bin"])).stdout);
+    const binJson = JSON.parse(binGet.stdout);
     assert.equal(binJson.value, null);
     assert.deepEqual([...Buffer.from(binJson.valueBase64, "base64")], [...bytes]);
   });
 
   it("exits 1 on a missing key, with one line on stderr (JSON with --json)", async () => {
-    const r = await ctl([...addr, "metadata", "get", "no-such-key"]);
+    const [r, j] = await Promise.all([
+      ctl([...addr, "metadata", "get", "no-such-key"]),
+      ctl([...addr, "--json", "metadata", "get", "no-such-key"]),
+    ]);
     assert.equal(r.code, 1);
     assert.equal(r.stdout, "");
     assert.match(r.stderr, /^ctl: not found: .*\n$/);
-    const j = await ctl([...addr, "--json", "metadata", "get", "no-such-key"]);
     assert.equal(j.code, 1);
     assert.equal(JSON.parse(j.stderr).error.code, "not_found");
   });
@@ -143,19 +151,22 @@ describe("ctl against a real cluster", () => {
   });
 
   it("lists members and shows every node in cluster status, unreachable ones in their own rows", async () => {
-    const members = await ctl([...addr, "members", "list"]);
+    const deadPort = await freePort();
+    const [members, status, jsonStatus] = await Promise.all([
+      ctl([...addr, "members", "list"]),
+      ctl(["--address", `${cluster.node("n1").address},http://127.0.0.1:${deadPort}`, "--timeout", "2000", "cluster", "status"]),
+      ctl([...addr, "--json", "cluster", "status"]),
+    ]);
     assert.equal(members.code, 0, members.stderr);
     assert.match(members.stdout, /^configuration +\d+\nstart idx +\d+\n *ID +NAME +ADDRESS +STORAGE ID +LEADER\n/);
     for (const n of ["n1", "n2", "n3"]) assert.match(members.stdout, new RegExp(` ${n} +${cluster.node(n).address} `));
     assert.equal((members.stdout.match(/\*$/gm) ?? []).length, 1);
 
-    const deadPort = await freePort();
-    const status = await ctl(["--address", `${cluster.node("n1").address},http://127.0.0.1:${deadPort}`, "--timeout", "2000", "cluster", "status"]);
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, /^NAME +ID +ADDRESS +STATE +LEADER +CONFIG +BALLOT +DECIDED +APPLIED +LAG\n/);
     for (const n of ["n1", "n2", "n3"]) assert.match(status.stdout, new RegExp(`\\n${n} +\\d+ +${cluster.node(n).address} +active `));
     assert.match(status.stdout, new RegExp(`\\nunreachable\\nADDRESS +REASON\\nhttp://127\\.0\\.0\\.1:${deadPort} +unavailable: cannot connect`));
-    const json = JSON.parse((await ctl([...addr, "--json", "cluster", "status"])).stdout);
+    const json = JSON.parse(jsonStatus.stdout);
     assert.equal(json.nodes.length, 3);
     assert.equal(json.nodes.filter((n: { isLeader: boolean }) => n.isLeader).length, 1);
     for (const n of json.nodes) assert.equal(n.reachable, true);
@@ -204,7 +215,9 @@ describe("ctl against a real cluster", () => {
     const r = await ctl(["--address", `http://127.0.0.1:${deadPort}`, "--timeout", "1500", "metadata", "get", "greeting"]);
     assert.equal(r.code, 3);
     assert.match(r.stderr, /^ctl: deadline exceeded: deadline of 1500 ms exceeded; last error: cannot connect: .*\n$/);
-    // The process start (tsx) is measured on --help; the machine is shared, so allow it to vary by half.
-    assert.ok(r.elapsedMs < 1500 + startup * 1.5 + 500, `took ${Math.round(r.elapsedMs)} ms (startup ${Math.round(startup)} ms)`);
+    // The message proves the 1500 ms deadline applied (ctl-unit.test.ts times it to the millisecond
+    // in-process); here the process start (tsx, measured on --help) varies a lot on a shared machine,
+    // so the bound only rules out waiting for the 10 s default.
+    assert.ok(r.elapsedMs < 1500 + 3 * startup + 1000, `took ${Math.round(r.elapsedMs)} ms (startup ${Math.round(startup)} ms)`);
   });
 });
