@@ -1,7 +1,8 @@
 // Ballot Leader Election (OmniPaxos paper §4): heartbeat rounds driven by ticks; a node is
 // quorum-connected when it heard a quorum in its last round, and only quorum-connected (and
 // ready) nodes are candidates. Each node follows the highest candidate ballot it can see, and
-// bumps its own ballot above a leader it no longer sees, so partial connectivity cannot livelock.
+// bumps its own ballot above a leader that neither it nor a quorum-connected peer still hears,
+// so partial connectivity cannot livelock.
 import { BALLOT_ZERO, compareBallots, type Ballot } from "./ballot.ts";
 import type { HeartbeatReply, HeartbeatRequest } from "./messages.ts";
 import type { Outbox } from "./outbox.ts";
@@ -10,6 +11,8 @@ import { quorumSize } from "./quorum.ts";
 interface Reply {
   ballot: Ballot;
   candidate: boolean;
+  /** The replier is quorum-connected and heard `leader` as a candidate in its last round. */
+  vouchesFor: Ballot | undefined;
 }
 
 export class BallotLeaderElection {
@@ -23,6 +26,9 @@ export class BallotLeaderElection {
   private replies = new Map<number, Reply>();
   /** Consecutive rounds in which the leader we follow did not answer as a candidate. */
   private leaderMissedRounds = 0;
+  /** In the last round the leader itself answered us as a candidate (what we vouch for: only
+   *  first-hand knowledge, so that two nodes cannot keep a dead leader alive for each other). */
+  private leaderHeardDirectly = false;
   private readonly quorum: number;
 
   constructor(
@@ -62,12 +68,17 @@ export class BallotLeaderElection {
     this.out.push({
       kind: "HeartbeatReply", from: this.pid, to: msg.from, configurationId: this.configurationId,
       round: msg.round, ballot: this.ballot, quorumConnected: this.quorumConnected, ready: this.isReady(),
+      leader: this.leader, leaderAlive: this.leaderHeardDirectly,
     });
   }
 
   handleHeartbeatReply(msg: HeartbeatReply): void {
     if (msg.round !== this.round) return;
-    this.replies.set(msg.from, { ballot: msg.ballot, candidate: msg.quorumConnected && msg.ready });
+    this.replies.set(msg.from, {
+      ballot: msg.ballot,
+      candidate: msg.quorumConnected && msg.ready,
+      vouchesFor: msg.quorumConnected && msg.leaderAlive ? msg.leader : undefined,
+    });
     // Connectivity is reported as soon as it is known: a freshly healed leader must not look
     // disconnected to its followers for a whole extra round.
     if (this.replies.size + 1 >= this.quorum) this.quorumConnected = true;
@@ -88,6 +99,7 @@ export class BallotLeaderElection {
     this.quorumConnected = this.replies.size + 1 >= this.quorum;
     if (!this.quorumConnected) return; // keep following the old leader; we cannot judge
     let top = this.topCandidate();
+    this.leaderHeardDirectly = this.leader.pid !== this.pid && this.replies.get(this.leader.pid)?.candidate === true;
     this.leaderMissedRounds = this.leaderAlive() ? 0 : this.leaderMissedRounds + 1;
     // Two rounds in a row, so that one unlucky round (a reply lost, a stale flag) does not depose a healthy leader.
     if (compareBallots(this.leader, BALLOT_ZERO) > 0 && compareBallots(top, this.leader) < 0 && this.leaderMissedRounds >= 2) {
@@ -103,7 +115,12 @@ export class BallotLeaderElection {
    *  one it leads with (the reply left before it was elected), so match by pid, not by ballot. */
   private leaderAlive(): boolean {
     if (this.leader.pid === this.pid) return this.isReady();
-    return this.replies.get(this.leader.pid)?.candidate === true;
+    if (this.replies.get(this.leader.pid)?.candidate === true) return true;
+    // Out of our reach, but a quorum-connected node hears it as a candidate: it still leads.
+    for (const r of this.replies.values()) {
+      if (r.vouchesFor !== undefined && r.vouchesFor.pid === this.leader.pid && compareBallots(r.vouchesFor, this.leader) >= 0) return true;
+    }
+    return false;
   }
 
   private topCandidate(): Ballot {

@@ -30,6 +30,11 @@ export interface HeartbeatReply extends Envelope {
   quorumConnected: boolean;
   /** The replier holds the whole decided prefix its configuration starts from, so it may lead. */
   ready: boolean;
+  /** The leader the replier follows, and whether it heard that leader as a candidate in its last
+   *  round. A quorum-connected replier vouching for our leader keeps it alive for us although we
+   *  cannot hear it ourselves (the chained case: no livelock). */
+  leader: Ballot;
+  leaderAlive: boolean;
 }
 
 // ---- Sequence Paxos ----
@@ -68,6 +73,9 @@ export interface AcceptDecide<T> extends Envelope {
 }
 export interface Accepted extends Envelope { kind: "Accepted"; n: Ballot; acceptedIdx: number }
 export interface Decide extends Envelope { kind: "Decide"; n: Ballot; decidedIdx: number }
+/** "I promised a higher ballot than the one you used": a stale leader learns it is deposed even
+ *  when the new leader is out of its reach (then its Ballot Leader Election outranks it). */
+export interface NotAccepted extends Envelope { kind: "NotAccepted"; n: Ballot }
 /** Leader -> followers: compact up to idx (min with the follower's own decidedIdx). */
 export interface Compaction extends Envelope { kind: "Compaction"; n: Ballot; op: "trim" | "snapshot"; idx: number }
 
@@ -130,6 +138,7 @@ export type Message<T, S = unknown> =
   | AcceptDecide<T>
   | Accepted
   | Decide
+  | NotAccepted
   | Compaction
   | ProposalForward<T>
   | ProposalAck

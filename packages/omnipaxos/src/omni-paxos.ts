@@ -13,7 +13,7 @@ import type { SnapshotSpec } from "./snapshot.ts";
 import type { Storage } from "./storage.ts";
 import { applyCatchUp, buildCatchUp } from "./sequence-paxos/catch-up.ts";
 import * as compaction from "./sequence-paxos/compaction.ts";
-import { followerFlush, followerResend, handleAcceptDecide, handleAcceptSync, handleDecide, handlePrepare } from "./sequence-paxos/follower.ts";
+import { followerFlush, followerResend, handleAcceptDecide, handleAcceptSync, handleDecide, handleNotAccepted, handlePrepare } from "./sequence-paxos/follower.ts";
 import { appendAsLeader, becomeLeader, configurationClosed, flushBatch, handleAccepted, handlePrepareReq, handlePromise, handleProposalForward, leaderResend, placeOwnUnplaced } from "./sequence-paxos/leader.ts";
 import { SequencePaxos } from "./sequence-paxos/sequence-paxos.ts";
 
@@ -235,6 +235,7 @@ export class OmniPaxos<T, S = never> {
       case "AcceptDecide": return handleAcceptDecide(sp, msg);
       case "Accepted": return handleAccepted(sp, msg);
       case "Decide": return handleDecide(sp, msg);
+      case "NotAccepted": return handleNotAccepted(sp, msg);
       case "Compaction": return compaction.handleCompaction(sp, msg);
       case "ProposalForward": return handleProposalForward(sp, msg);
       case "ProposalAck": return sp.proposals.handleAck(msg);
@@ -259,7 +260,8 @@ export class OmniPaxos<T, S = never> {
       if (sp.role === "leader") {
         placeOwnUnplaced(sp);
         flushBatch(sp);
-      } else followerFlush(sp);
+      }
+      followerFlush(sp);
       sp.proposals.forward();
       sp.reads.flush();
     }

@@ -3,20 +3,22 @@
 // in order, learn decisions, and ask for a Prepare (PrepareReq) when we lost track.
 import { assert } from "../assert.ts";
 import { ballotEquals, compareBallots } from "../ballot.ts";
-import type { AcceptDecide, AcceptSync, Decide, Message, Prepare } from "../messages.ts";
+import type { AcceptDecide, AcceptSync, Decide, Message, NotAccepted, Prepare } from "../messages.ts";
 import type { SequencePaxos } from "./sequence-paxos.ts";
 import { applySync, buildSync, extendWithSync } from "./sync.ts";
 
 /** Set by handlers, emitted once per flush: one Accepted per batch of inputs. */
 export interface FollowerFlags {
   acceptedPending: boolean;
+  /** Nodes that used a ballot below our promise since the last flush (answered NotAccepted). */
+  staleSenders: Set<number>;
   /** Send one PrepareReq to this leader at the next flush. */
   prepareReqTo: number | undefined;
 }
 
 export function handlePrepare<T, S>(sp: SequencePaxos<T, S>, msg: Prepare): void {
   const c = compareBallots(msg.n, sp.promise);
-  if (c < 0) return;
+  if (c < 0) return rejectStale(sp, msg.from);
   // c === 0 in the Accept phase: the leader lost our Accepted or needs to resync us (e.g. with its
   // snapshot). Promise again; its AcceptSync then only extends our log (see handleAcceptSync).
   if (c > 0) {
@@ -50,7 +52,9 @@ export function stepDown<T, S>(sp: SequencePaxos<T, S>): void {
 
 export function handleAcceptSync<T, S>(sp: SequencePaxos<T, S>, msg: AcceptSync<T, S>): void {
   if (!ballotEquals(msg.n, sp.promise) || sp.phase !== "prepare" || sp.role !== "follower") {
-    if (compareBallots(msg.n, sp.promise) > 0) sp.flags.prepareReqTo = msg.from;
+    const c = compareBallots(msg.n, sp.promise);
+    if (c > 0) sp.flags.prepareReqTo = msg.from;
+    else if (c < 0) rejectStale(sp, msg.from);
     return;
   }
   if (ballotEquals(sp.acceptedRound, msg.n)) {
@@ -70,6 +74,7 @@ export function handleAcceptDecide<T, S>(sp: SequencePaxos<T, S>, msg: AcceptDec
   if (!ballotEquals(msg.n, sp.promise) || sp.phase !== "accept" || sp.role !== "follower") {
     // A leader we have not (or no longer) synced with: ask it for a Prepare, once per flush.
     if (compareBallots(msg.n, sp.promise) > 0 || (ballotEquals(msg.n, sp.promise) && sp.role === "follower")) sp.flags.prepareReqTo = msg.from;
+    else if (compareBallots(msg.n, sp.promise) < 0) rejectStale(sp, msg.from);
     return;
   }
   if (msg.startIdx > sp.acceptedIdx) return; // a gap (lost or reordered batch): the leader resends
@@ -82,6 +87,7 @@ export function handleAcceptDecide<T, S>(sp: SequencePaxos<T, S>, msg: AcceptDec
 export function handleDecide<T, S>(sp: SequencePaxos<T, S>, msg: Decide): void {
   if (!ballotEquals(msg.n, sp.promise) || sp.phase !== "accept" || sp.role !== "follower") {
     if (compareBallots(msg.n, sp.promise) > 0 || (ballotEquals(msg.n, sp.promise) && sp.role === "follower")) sp.flags.prepareReqTo = msg.from;
+    else if (compareBallots(msg.n, sp.promise) < 0) rejectStale(sp, msg.from);
     return;
   }
   sp.setDecidedIdx(Math.min(msg.decidedIdx, sp.acceptedIdx));
@@ -97,7 +103,30 @@ export function sendPrepareReq<T, S>(sp: SequencePaxos<T, S>, to: number): void 
 }
 
 /** Flush: the coalesced Accepted for everything appended since the last one. */
+/** A message under a ballot below our promise: tell its sender (once per flush). */
+export function rejectStale<T, S>(sp: SequencePaxos<T, S>, from: number): void {
+  sp.flags.staleSenders.add(from);
+}
+
+/** A node told us it promised a higher ballot: we are not leading (or following) the latest one. */
+export function handleNotAccepted<T, S>(sp: SequencePaxos<T, S>, msg: NotAccepted): void {
+  if (compareBallots(msg.n, sp.promise) <= 0) return;
+  const unflushedFromIdx = sp.role === "leader" ? sp.acceptedIdx : undefined;
+  if (sp.role === "leader") stepDown(sp);
+  sp.setPromise(msg.n);
+  sp.proposals.onPromiseChanged(unflushedFromIdx);
+  sp.phase = "recover";
+  sp.flags.prepareReqTo = msg.n.pid;
+}
+
+function flushStale<T, S>(sp: SequencePaxos<T, S>): void {
+  if (sp.flags.staleSenders.size === 0) return;
+  for (const to of sp.flags.staleSenders) sp.send({ kind: "NotAccepted", from: sp.pid, to, configurationId: sp.config.configurationId, n: sp.promise });
+  sp.flags.staleSenders.clear();
+}
+
 export function followerFlush<T, S>(sp: SequencePaxos<T, S>): void {
+  flushStale(sp);
   if (sp.flags.acceptedPending && sp.role === "follower" && sp.phase === "accept") sendAccepted(sp);
   const to = sp.flags.prepareReqTo;
   if (to !== undefined) {

@@ -44,7 +44,7 @@ export class SequencePaxos<T, S> {
   /** Ticks since the last resend round. */
   resendTicks = 0;
   readonly proposals: Proposals<T, S>;
-  readonly flags: FollowerFlags = { acceptedPending: false, prepareReqTo: undefined };
+  readonly flags: FollowerFlags = { acceptedPending: false, prepareReqTo: undefined, staleSenders: new Set<number>() };
   readonly reads: ReadIndex<T, S>;
 
   constructor(
