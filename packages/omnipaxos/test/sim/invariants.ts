@@ -21,6 +21,8 @@ export function checkInvariants(sim: Simulation): void {
     if (decidedIdx > node.checkedIdx) verifyDecided(sim, node, op, node.checkedIdx, decidedIdx);
     checkConfigurationEnd(sim, node, op, decidedIdx);
     for (const d of op.takeDroppedProposals()) sim.fates.dropped(d.entry, d.reason, node.pid, sim.log.isDecided(d.entry));
+    for (const r of op.takeReadyReads()) sim.reads.ready(node.pid, r.token, r.idx, decidedIdx);
+    for (const t of op.takeFailedReads()) sim.reads.failed(node.pid, t);
     if (op.getCurrentLeader() === node.pid) {
       const st = op.getStatus();
       if (st.role === "leader") sim.leaders.observe(st.promise.configurationId, node.pid, st.promise);

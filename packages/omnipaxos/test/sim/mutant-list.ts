@@ -40,4 +40,9 @@ export const MUTANTS: Mutant[] = [
     bug: "compaction merges the new delta BEFORE the old snapshot instead of after it",
     patches: [{ file: "sequence-paxos/compaction.ts", find: "spec.merge(base, delta)", replace: "spec.merge(delta, base)" }],
   },
+  {
+    name: "read-index-without-quorum",
+    bug: "a leader confirms read-index rounds without a quorum of acknowledgements (a deposed leader serves stale reads)",
+    patches: [{ file: "sequence-paxos/read-index.ts", find: "    if (r.acks.size < this.sp.quorum) return;", replace: "    if (r.acks.size < 1) return;" }],
+  },
 ];

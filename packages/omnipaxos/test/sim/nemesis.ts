@@ -38,6 +38,10 @@ export function nemesisStep(sim: Simulation): void {
   if (r.chance(rates.snapshot)) compact(sim, "snapshot");
   if (r.chance(rates.trim)) compact(sim, "trim");
   if (r.chance(rates.appendBurst)) appendBurst(sim);
+  if (r.chance(rates.read)) {
+    const live = sim.upNodes();
+    if (live.length > 0) sim.readIndex(r.pick(live));
+  }
   stopRemovedMembers(sim);
 }
 
@@ -189,6 +193,7 @@ function stop(sim: Simulation, node: SimNode): void {
   node.instance = undefined;
   node.stopped = true;
   sim.fates.nodeLost(node.pid);
+  sim.reads.nodeLost(node.pid);
   sim.network.dropFor(node.pid);
   sim.say(`node ${node.pid} (removed) shuts down`);
 }

@@ -27,6 +27,7 @@ export interface FaultRates {
   snapshot: number;
   trim: number;
   tickSkip: number; // a node misses a tick (clock skew)
+  read: number; // a read-index request at a random node
 }
 
 /** Ticks a removed member keeps running (answering stragglers) before it is shut down. */
@@ -76,6 +77,7 @@ export function drawParams(prng: Prng, nodeCount: number | undefined): SimParams
       snapshot: prng.pick([0, 1 / 200, 1 / 60]),
       trim: prng.pick([0, 1 / 400]),
       tickSkip: prng.pick([0, 0.05]),
+      read: 0.2,
     },
   };
 }

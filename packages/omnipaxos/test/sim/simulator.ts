@@ -5,6 +5,7 @@ import type { ClusterConfig, Message, OmniPaxosOptions, StoredEntry } from "../.
 import { DecidedLogChecker, type Slot } from "./checkers/decided-log.ts";
 import { LeaderChecker } from "./checkers/leader.ts";
 import { ProposalFateChecker } from "./checkers/proposal-fate.ts";
+import { ReadIndexChecker } from "./checkers/read-index.ts";
 import { SafetyViolation } from "./checkers/violation.ts";
 import type { CoreModule } from "./core-module.ts";
 import { type DigestState, digestMerge, digestOf } from "./digest-snapshot.ts";
@@ -64,6 +65,7 @@ export class Simulation {
   readonly log: DecidedLogChecker = new DecidedLogChecker();
   readonly leaders = new LeaderChecker();
   readonly fates = new ProposalFateChecker();
+  readonly reads = new ReadIndexChecker();
   tick = 0;
   /** Decided configurations by id (1 = initial) and the slot of the StopSign that ended each. */
   readonly configurations = new Map<number, ClusterConfig>();
@@ -188,6 +190,7 @@ export class Simulation {
     const lost = node.storage.hasUnflushedWrites;
     node.crash(this.tick + this.faultPrng.range(5, 200));
     this.fates.nodeLost(node.pid);
+    this.reads.nodeLost(node.pid);
     this.network.dropFor(node.pid);
     this.stats.crashCount++;
     this.say(`node ${node.pid} crashes ${how}${lost ? " (unflushed writes lost)" : ""}, restarts at t${node.restartAtTick}`);
@@ -218,6 +221,18 @@ export class Simulation {
     this.fates.appended(value, node.pid);
     this.stats.appendedCount++;
     return value;
+  }
+
+  /** Starts a linearizable read (read-index) at `node`. */
+  readIndex(node: SimNode): void {
+    const token = this.reads.begin(node.pid, this.log.length);
+    try {
+      node.instance!.readIndex(token);
+    } catch (e) {
+      this.reads.cancel(token);
+      if (e instanceof this.core.ProposalError) return;
+      throw e;
+    }
   }
 
   newPid(): number {
