@@ -220,4 +220,29 @@ describe("ctl against a real cluster", () => {
     // so the bound only rules out waiting for the 10 s default.
     assert.ok(r.elapsedMs < 1500 + 3 * startup + 1000, `took ${Math.round(r.elapsedMs)} ms (startup ${Math.round(startup)} ms)`);
   });
+
+  it("after a SIGKILL of the leader, leader watch prints the new leader and status gives the dead node its own row", async () => {
+    const watch = new CtlStream([...addr, "--json", "leader", "watch"]);
+    streams.push(watch);
+    const first = JSON.parse((await watch.waitLines(1))[0]);
+    const dead = [...cluster.nodes.values()].find((n) => n.address === first.leaderAddress);
+    assert.ok(dead, `leader ${first.leaderAddress} is one of ours`);
+    await cluster.kill(dead.name, "SIGKILL");
+    // Possibly a "no leader" line first (leaderId 0), then the new leader with a higher ballot.
+    let newLeader: { leaderId: number; ballot: { n: number } } | undefined;
+    for (let count = 2; newLeader === undefined; count++) {
+      const line = JSON.parse((await watch.waitLines(count, 30_000))[count - 1]);
+      assert.notEqual(line.leaderId, first.leaderId, "one line per change: the old leader is not repeated");
+      if (line.leaderId !== 0) newLeader = line;
+    }
+    assert.ok(newLeader.ballot.n > first.ballot.n, JSON.stringify(newLeader));
+    assert.equal(await watch.stop(), 0);
+
+    const status = await ctl([...addr, "--timeout", "3000", "cluster", "status"]);
+    assert.equal(status.code, 0, status.stderr);
+    const up = ["n1", "n2", "n3"].filter((n) => n !== dead.name);
+    for (const n of up) assert.match(status.stdout, new RegExp(`\\n${n} +\\d+ +${cluster.node(n).address} +active `));
+    assert.match(status.stdout, new RegExp(`\\nunreachable\\nADDRESS +REASON\\n${dead.address} +unavailable: `));
+    assert.doesNotMatch(status.stdout + status.stderr, /\n\s+at /);
+  });
 });
