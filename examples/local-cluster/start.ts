@@ -13,7 +13,9 @@ import { ClusterService, NodeState } from "@omnimeta/proto";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const repoRoot = join(here, "..", "..");
-const dataRoot = join(here, "data");
+// For tests: another data root and other ports than the configs' 7001-7003.
+const dataRoot = process.env.OMNIMETA_START_DATA ?? join(here, "data");
+const portOverride = process.env.OMNIMETA_START_PORTS?.split(",").map(Number);
 const mainTs = join(repoRoot, "packages", "server", "src", "main.ts");
 const names = ["n1", "n2", "n3"];
 
@@ -33,13 +35,21 @@ interface Running {
 function startNode(name: string): Running {
   const configPath = join(here, `${name}.json`);
   const config = JSON.parse(readFileSync(configPath, "utf8")) as NodeConfig;
+  const overrides: string[] = [];
+  if (portOverride) {
+    const port = portOverride[names.indexOf(name)]!;
+    config.listen = `127.0.0.1:${port}`;
+    config.advertise = `http://127.0.0.1:${port}`;
+    overrides.push("--listen", config.listen, "--advertise", config.advertise);
+    if (name !== names[0]) overrides.push("--join", `http://127.0.0.1:${portOverride[0]}`);
+  }
   const dataDir = join(dataRoot, name);
   mkdirSync(dataDir, { recursive: true });
   const logPath = join(dataRoot, `${name}.log`);
   const log = createWriteStream(logPath, { flags: "a" });
-  const child = spawn(process.execPath, ["--import", "tsx", mainTs, "--config", configPath, "--data-dir", dataDir], {
+  const child = spawn(process.execPath, ["--import", "tsx", mainTs, "--config", configPath, "--data-dir", dataDir, ...overrides], {
     cwd: repoRoot,
-    stdio: ["ignore", "inherit", "pipe"],
+    stdio: ["ignore", "ignore", "pipe"],
     // Own process group: Ctrl-C reaches only this script, which then stops the nodes with SIGTERM.
     detached: true,
   });
@@ -144,7 +154,7 @@ async function main(): Promise<void> {
   const addresses = nodes.map((n) => n.config.advertise);
   console.log(`
 omnimeta is running: 3 nodes, all members
-  ${nodes.map((n) => `${n.config.name}  ${n.config.advertise}   log: examples/local-cluster/data/${n.config.name}.log`).join("\n  ")}
+  ${nodes.map((n) => `${n.config.name}  ${n.config.advertise}   log: ${join(dataRoot, `${n.config.name}.log`)}`).join("\n  ")}
 
 try (in another terminal):
   npx ctl cluster status
