@@ -79,6 +79,8 @@ async function main(): Promise<number> {
     return result.valid === true ? 0 : 1;
   }
   const verdict = await runJepsen(parsed);
+  for (const a of verdict.anomalies) process.stderr.write(`${a.explanation.join("\n")}\ntimeline: ${a.timeline}\n`);
+  if (verdict.valid !== true) process.stderr.write(`replay: npm run jepsen -- --time ${verdict.timeS} --nemesis ${verdict.nemesis.join(",") || "none"} --nodes ${verdict.nodes} --seed ${verdict.seed}${verdict.unsafe ? ` --unsafe ${verdict.unsafe}` : ""}\n`);
   const { faultLog: _faultLog, keys: _keys, ...line } = verdict;
   process.stdout.write(JSON.stringify(line) + "\n");
   return verdict.valid === true && verdict.finalReadsUnanswered === 0 ? 0 : 1;
