@@ -9,3 +9,9 @@ export {
 export { backoffDelayMs } from "./backoff.ts";
 export { Endpoints, normalizeAddress } from "./endpoints.ts";
 export { limits } from "./limits.ts";
+// The contract's messages the API hands out, so that callers need not import @omnimeta/proto.
+export { EventType, NodeState, ReadConsistency } from "@omnimeta/proto";
+export type {
+  Ballot, Configuration, DeleteResponse, GetResponse, GetVersionResponse, KeyValue, ListMembersResponse, ListResponse,
+  Member, PutResponse, StatusResponse, WatchEvent, WatchLeaderResponse,
+} from "@omnimeta/proto";

@@ -1,11 +1,11 @@
 // The collected data of every command as plain objects (numbers, strings, booleans): what
 // `--json` prints verbatim and what the tables render. Protobuf messages stop here.
 
-import { EventType, NodeState } from "@omnimeta/proto";
+import { EventType, NodeState } from "@omnimeta/client";
 import type {
   Ballot, Configuration, DeleteResponse, KeyValue, ListMembersResponse, PutResponse, StatusResponse,
   WatchEvent, WatchLeaderResponse,
-} from "@omnimeta/proto";
+} from "@omnimeta/client";
 import { num } from "./render/json.ts";
 
 export interface KvView {

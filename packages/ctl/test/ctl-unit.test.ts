@@ -123,7 +123,7 @@ describe("ctl exit codes and error lines", () => {
   it("gives every unreachable node of cluster status a row with its reason, and exits 3 when none answers", async () => {
     const r = await runInProcess(["--address", `${closedAddress},http://127.0.0.1:2`, "--timeout", "500", "cluster", "status"]);
     assert.equal(r.code, 3);
-    assert.match(r.stdout, /unreachable\nADDRESS +REASON\nhttp:\/\/127\.0\.0\.1:1 +unavailable: cannot connect: .*ECONNREFUSED/);
+    assert.match(r.stdout, /^unreachable\nADDRESS +REASON\nhttp:\/\/127\.0\.0\.1:1 +unavailable: cannot connect: .*ECONNREFUSED/);
     assert.match(r.stdout, /http:\/\/127\.0\.0\.1:2 +unavailable: cannot connect/);
     assert.match(r.stderr, /^ctl: no node reachable/);
     assert.doesNotMatch(r.stdout + r.stderr, /\n\s+at /);
@@ -131,6 +131,16 @@ describe("ctl exit codes and error lines", () => {
 });
 
 describe("ctl rendering", () => {
+  it("colours output on a terminal, unless --no-color", async () => {
+    const args = ["--address", closedAddress, "--timeout", "200", "cluster", "status"];
+    const tty = await runInProcess(args, { tty: true });
+    assert.match(tty.stdout, /\x1b\[31munreachable\x1b\[39m/);
+    const noColor = await runInProcess(["--no-color", ...args], { tty: true });
+    assert.doesNotMatch(noColor.stdout, /\x1b\[/);
+    const piped = await runInProcess(args);
+    assert.doesNotMatch(piped.stdout, /\x1b\[/);
+  });
+
   const plain = new Chalk({ level: 0 });
 
   it("aligns table columns, right-aligning numbers", () => {

@@ -85,7 +85,7 @@ export function statusText(ctx: Context, v: ClusterStatusView): string {
   const c = ctx.chalk;
   const up = v.nodes.flatMap((n) => (n.reachable ? [n] : []));
   const down = v.nodes.flatMap((n) => (n.reachable ? [] : [n]));
-  let out = renderTable([
+  let out = up.length === 0 ? "" : renderTable([
     { header: "NAME", value: (n: typeof up[number]) => n.name },
     { header: "ID", value: (n) => String(n.nodeId), align: "right" },
     { header: "ADDRESS", value: (n) => n.address },
@@ -98,7 +98,7 @@ export function statusText(ctx: Context, v: ClusterStatusView): string {
     { header: "LAG", value: (n) => String(n.lag), align: "right", style: (t, n) => (n.lag > 0 ? c.yellow(t) : t) },
   ], up, c);
   if (down.length > 0) {
-    out += `\n${c.red("unreachable")}\n` + renderTable([
+    out += `${out === "" ? "" : "\n"}${c.red("unreachable")}\n` + renderTable([
       { header: "ADDRESS", value: (n: typeof down[number]) => n.address },
       { header: "REASON", value: (n) => n.error.message },
     ], down, c);
