@@ -17,8 +17,8 @@ export interface Limits {
   sessionInflightMax: number;
   /** Requests forwarded to the leader and not yet answered (RESOURCE_EXHAUSTED past it). */
   forwardInflightMax: number;
-  /** Encoded core messages queued for one peer while its stream is down (oldest dropped; the core resends). */
-  peerQueueMessagesMax: number;
+  /** Batches queued for one peer while its stream is down or slow (oldest dropped whole; the core resends). */
+  peerQueueBatchesMax: number;
   /** Encoded core messages in one Exchange batch. */
   peerBatchMessagesMax: number;
   /** Watch events buffered for one slow watcher before it is cut off (RESOURCE_EXHAUSTED). */
@@ -40,7 +40,7 @@ export const defaultLimits: Limits = {
   pendingRequestsMax: 100_000,
   sessionInflightMax: 4096,
   forwardInflightMax: 100_000,
-  peerQueueMessagesMax: 100_000,
+  peerQueueBatchesMax: 4096,
   peerBatchMessagesMax: 10_000,
   watchBufferEventsMax: 10_000,
   stateChunkBytes: 1024 * 1024,

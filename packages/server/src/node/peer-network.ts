@@ -52,7 +52,7 @@ export class PeerNetwork {
         toId: to,
         address,
         clients: this.o.clients,
-        queueBatchesMax: Math.max(16, Math.floor(this.o.limits.peerQueueMessagesMax / 64)),
+        queueBatchesMax: this.o.limits.peerQueueBatchesMax,
         chunkBytes: this.o.limits.stateChunkBytes,
         logger: this.o.logger,
         onDropped: (n) => this.o.metrics.peerMessagesDropped.inc(undefined, n),

@@ -27,7 +27,7 @@ export interface PeerLinkOptions {
 }
 
 export class PeerLink {
-  private queue: AsyncQueue<ExchangeRequest>;
+  private queue: AsyncQueue<ExchangeRequest[]>;
   private closed = false;
   private failures = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -41,14 +41,19 @@ export class PeerLink {
     return this.o.address;
   }
 
-  /** Queues one encoded batch; batches over chunkBytes go as several partial requests. */
+  /**
+   * Queues one encoded batch; a batch over chunkBytes goes as several partial requests. The queue holds
+   * whole batches, so dropping (queue full) never splits one; a stream that breaks mid-batch loses the
+   * rest of it, and the receiver discards the partial chunks with its end of that stream.
+   */
   send(batch: Uint8Array): void {
     if (this.closed) return;
     const before = this.queue.droppedCount;
     const chunk = this.o.chunkBytes;
-    for (let off = 0; off < batch.length || off === 0; off += chunk) {
+    const requests: ExchangeRequest[] = [];
+    for (let off = 0; ; off += chunk) {
       const last = off + chunk >= batch.length;
-      this.queue.push(create(ExchangeRequestSchema, {
+      requests.push(create(ExchangeRequestSchema, {
         clusterId: this.o.clusterId,
         from: BigInt(this.o.fromId),
         to: BigInt(this.o.toId),
@@ -58,8 +63,7 @@ export class PeerLink {
       }));
       if (last) break;
     }
-    // A dropped chunk would corrupt the reassembly: the receiver detects it by the decode failure and
-    // cuts the stream; the core resends what mattered.
+    this.queue.push(requests);
     if (this.queue.droppedCount > before) this.o.onDropped(this.queue.droppedCount - before);
   }
 
@@ -77,13 +81,13 @@ export class PeerLink {
     this.abort = abort;
     const openedAt = Date.now();
     const peer = this.o.clients.get(this.o.address).peer;
-    peer.exchange(queue, { signal: abort.signal }).then(
+    peer.exchange(flatten(queue), { signal: abort.signal }).then(
       () => this.reopen(queue, openedAt, undefined),
       (e: unknown) => this.reopen(queue, openedAt, e),
     );
   }
 
-  private reopen(old: AsyncQueue<ExchangeRequest>, openedAt: number, error: unknown): void {
+  private reopen(old: AsyncQueue<ExchangeRequest[]>, openedAt: number, error: unknown): void {
     if (this.closed) return;
     // Carry the unsent batches to the next stream.
     this.queue = new AsyncQueue(this.o.queueBatchesMax);
@@ -98,6 +102,10 @@ export class PeerLink {
     }
     this.timer = setTimeout(() => this.open(), delayMs);
   }
+}
+
+async function* flatten(batches: AsyncIterable<ExchangeRequest[]>): AsyncGenerator<ExchangeRequest> {
+  for await (const requests of batches) yield* requests;
 }
 
 function describe(e: unknown): string {
