@@ -3,6 +3,7 @@
 // can be written over whatever undecided tail the receiver still has.
 import type { CatchUp, CatchUpRequest, SyncPayload } from "../messages.ts";
 import type { SequencePaxos } from "./sequence-paxos.ts";
+import { stepDown } from "./follower.ts";
 import { buildSync, installSnapshot } from "./sync.ts";
 
 /** Decided slots from the requester's decidedIdx, capped; undefined if we cannot serve it. */
@@ -13,6 +14,12 @@ export function buildCatchUp<T, S>(sp: SequencePaxos<T, S>, req: CatchUpRequest)
 
 /** Applies decided slots; returns true when we now hold everything the sender had decided. */
 export function applyCatchUp<T, S>(sp: SequencePaxos<T, S>, msg: CatchUp<T, S>): boolean {
+  // Slots are about to be decided by another configuration's word, not by the leader that placed
+  // our proposals: settle them by id instead of assuming they are ours (and stop leading).
+  const unflushedFromIdx = sp.role === "leader" ? sp.acceptedIdx : undefined;
+  if (sp.role === "leader") stepDown(sp);
+  sp.phase = "none";
+  sp.proposals.onPromiseChanged(unflushedFromIdx);
   const p = msg.sync;
   let start = p.fromIdx;
   let entries = p.entries;

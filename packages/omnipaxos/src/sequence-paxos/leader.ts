@@ -69,12 +69,18 @@ function maybeFinishPrepare<T, S>(sp: SequencePaxos<T, S>): void {
   ls.inheritedIdx = sp.acceptedIdx;
   for (const [pid, p] of ls.promises) if (pid !== sp.pid) sendAcceptSync(sp, pid, p);
   ls.promises.clear();
+  placeQueued(sp);
+  flushBatch(sp);
+}
+
+/** Places our queued proposals (Prepare just ended, or settle() re-queued proposals an earlier leader
+ *  placed in slots that were decided with other values) in the batch. */
+function placeQueued<T, S>(sp: SequencePaxos<T, S>): void {
   const queued = sp.proposals.takeQueue();
   for (const e of queued) {
     if (configurationClosed(sp)) sp.proposals.drop(e, "reconfigured");
     else appendAsLeader(sp, e, true);
   }
-  flushBatch(sp);
 }
 
 function sendAcceptSync<T, S>(sp: SequencePaxos<T, S>, to: number, p: PromiseInfo<T, S>): void {
@@ -116,6 +122,7 @@ export function appendAsLeader<T, S>(sp: SequencePaxos<T, S>, e: StoredEntry<T>,
 export function flushBatch<T, S>(sp: SequencePaxos<T, S>): void {
   const ls = sp.leader;
   if (ls === undefined || sp.phase !== "accept") return;
+  if (sp.proposals.queue.length > 0) placeQueued(sp); // found by the simulator: re-queued proposals sat in the queue of a leader forever
   const batch = ls.batch;
   if (batch.length > 0) {
     const start = sp.acceptedIdx;
