@@ -17,6 +17,8 @@ export const limits = {
   /** HTTP/2 PING interval on an open connection, to notice a dead peer that sent no FIN. */
   pingIntervalMs: 5_000,
   pingTimeoutMs: 3_000,
+  /** Keys asked for per List page when following pages (servers cap a page; 10,000 by default). */
+  listPageCountMax: 1_000,
   /** Idle HTTP/2 connections close after this long. */
   idleConnectionTimeoutMs: 60_000,
 } as const;

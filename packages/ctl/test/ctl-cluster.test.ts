@@ -127,9 +127,15 @@ describe("ctl against a real cluster", () => {
     const table = await ctl([...addr, "metadata", "list", "ls/"]);
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /^KEY +VERSION +REVISION +VALUE\nls\/a +1 +\d+ +v-ls\/a\nls\/b +1 +\d+ +v-ls\/b\nls\/c +1 +\d+ +v-ls\/c\n$/);
-    const json = JSON.parse((await ctl([...addr, "--json", "metadata", "list", "ls/", "--limit", "2"])).stdout);
+    const [limited, large] = await Promise.all([
+      ctl([...addr, "--json", "metadata", "list", "ls/", "--limit", "2"]),
+      ctl([...addr, "--json", "metadata", "list", "ls/", "--limit", "50000", "--keys-only"]),
+    ]);
+    const json = JSON.parse(limited.stdout);
     assert.equal(json.count, 2);
     assert.deepEqual(json.kvs.map((kv: { key: string }) => kv.key), ["ls/a", "ls/b"]);
+    assert.equal(large.code, 0, large.stderr);
+    assert.equal(JSON.parse(large.stdout).count, 3);
   });
 
   it("watch prints the changes another client makes, one line each, until Ctrl-C", async () => {

@@ -3,6 +3,7 @@
 
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
+import { limits } from "@omnimeta/client";
 import type { Context, Io } from "../context.ts";
 import { UsageError } from "../errors.ts";
 import { action, parseNonNegativeInt, parsePositiveInt, withExamples } from "../command-kit.ts";
@@ -104,7 +105,7 @@ async function list(ctx: Context, prefix: string, o: ListOptions): Promise<void>
   let revision = 0;
   let pageToken = "";
   do {
-    const remaining = o.limit === undefined ? 0 : o.limit - kvs.length;
+    const remaining = Math.min(limits.listPageCountMax, o.limit === undefined ? Infinity : o.limit - kvs.length);
     const page = await client.list(prefix, {
       limit: remaining, pageToken, keysOnly: o.keysOnly, consistency: o.serializable ? "serializable" : "linearizable",
     });
