@@ -67,9 +67,17 @@ function bundle() {
     const tmp = `${manifestPath}.${tag}`;
     writeFileSync(tmp, JSON.stringify({ entry, bundle: out, inputs }));
     renameSync(tmp, manifestPath);
-    // Older bundles are no longer referenced (running processes have theirs loaded already).
+    // Older bundles are no longer referenced. Only those older than ten minutes are removed: a process
+    // started at the same moment may have read the previous manifest and not have imported its bundle yet.
+    const staleBeforeMs = Date.now() - 10 * 60 * 1000;
     for (const f of readdirSync(cacheDir)) {
-      if (f.startsWith("metad-") && f.endsWith(".mjs") && join(cacheDir, f) !== out) rmSync(join(cacheDir, f), { force: true });
+      const p = join(cacheDir, f);
+      if (!f.startsWith("metad-") || !f.endsWith(".mjs") || p === out) continue;
+      try {
+        if (statSync(p).mtimeMs < staleBeforeMs) rmSync(p, { force: true });
+      } catch {
+        // removed by another process meanwhile
+      }
     }
     return out;
   } catch {
