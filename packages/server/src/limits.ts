@@ -1,6 +1,10 @@
 // Every bound of the server in one place (units last). Requests past a client-facing bound get
 // INVALID_ARGUMENT or RESOURCE_EXHAUSTED and nothing is written; internal bounds are assertions or backpressure.
 
+// The state machine's own bounds (de-dup window, watch history) live beside it; re-exported here so
+// every bound of the node is found from this file.
+export { DEFAULT_STATE_MACHINE_LIMITS, type StateMachineLimits } from "./state-machine/limits.ts";
+
 export interface Limits {
   /** Longest key, in UTF-8 bytes (INVALID_ARGUMENT past it). */
   keyBytesMax: number;

@@ -155,7 +155,9 @@ export class NodeRuntime {
       fatal: (e) => this.onFatal(e),
       flushed: () => this.onFlushed(),
     }, this.limits, this.unsafe, this.metrics, this.logger);
-    this.setState(core.isRemoved() ? "removed" : "active", core.isRemoved() ? removedDetail(cluster.configurationId) : "");
+    if (core.isRemoved()) this.setState("removed", removedDetail(cluster.configurationId));
+    else if (this.needsCatchUp(core)) this.setState("joining", "catching up: receiving the state this node lacks");
+    else this.setState("active", "");
     this.tickTimer = setInterval(() => this.replica?.tick(), this.options.tickMs ?? defaultTickMs);
     this.replica.tick();
   }
@@ -208,7 +210,16 @@ export class NodeRuntime {
     return new Promise((resolve) => this.flushWaiters.add(resolve));
   }
 
+  /** A node that joined a later configuration starts with an empty log and must receive the prefix. */
+  private needsCatchUp(core: { getDecidedIdx(): number; getConfiguration(): ClusterConfig }): boolean {
+    return core.getConfiguration().configurationId > 1 && core.getDecidedIdx() === 0;
+  }
+
   private onFlushed(): void {
+    const replica = this.replica;
+    if (this.state === "joining" && replica && !this.needsCatchUp(replica.core) && this.machine.appliedRevision >= replica.core.getDecidedIdx()) {
+      this.setState("active", "");
+    }
     if (this.flushWaiters.size === 0) return;
     const waiters = [...this.flushWaiters];
     this.flushWaiters.clear();

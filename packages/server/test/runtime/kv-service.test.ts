@@ -85,7 +85,7 @@ describe("MetadataService on three nodes", () => {
 
   test("a Session pipelines many requests and answers each by its id", async () => {
     const md = cluster.followers()[1]!.clients.metadata;
-    const count = 300;
+    const count = 100;
     async function* requests(): AsyncGenerator<SessionRequest> {
       for (let i = 0; i < count; i++) {
         yield create(SessionRequestSchema, { id: BigInt(i), op: { case: "put", value: { key: `s/${i % 7}`, value: utf8(String(i)), requestId: `sess-${i}` } } });
