@@ -26,6 +26,9 @@ async function main(): Promise<number> {
   let snapshots = 0;
   let worstLivenessTicks = 0;
   let orphanedProbes = 0;
+  let trims = 0;
+  let readsConfirmed = 0;
+  let droppedReported = 0;
   const failures: number[] = [];
   for (const seed of cli.seeds) {
     const r = runSeed(core, { seed, steps: cli.steps, nodes: cli.nodes, scenario: cli.scenario, trace: cli.verbose ? (l) => console.log(l) : undefined, traceMessages: cli.messages });
@@ -35,6 +38,9 @@ async function main(): Promise<number> {
     reconfigurations += r.stats.reconfigurationCount;
     snapshots += r.stats.snapshotCount;
     orphanedProbes += r.stats.orphanedProbeCount;
+    trims += r.stats.trimCount;
+    readsConfirmed += r.stats.readsConfirmedCount;
+    droppedReported += r.stats.droppedReportedCount;
     for (const m of r.liveness) worstLivenessTicks = Math.max(worstLivenessTicks, m.decideTicks);
     if (!r.ok) {
       failed++;
@@ -47,7 +53,8 @@ async function main(): Promise<number> {
   const elapsedMs = Math.round(performance.now() - started);
   console.log(JSON.stringify({
     seeds: cli.seeds.length, firstSeed: cli.seeds[0], steps: cli.steps, passed: cli.seeds.length - failed, failed,
-    failedSeeds: failures, ticks, decidedSlots, crashes, reconfigurations, snapshots, worstLivenessTicks, orphanedProbes, elapsedMs,
+    failedSeeds: failures, ticks, decidedSlots, crashes, reconfigurations, snapshots, trims, readsConfirmed, droppedReported,
+    worstLivenessTicks, orphanedProbes, elapsedMs,
   }));
   return failed === 0 ? 0 : 1;
 }

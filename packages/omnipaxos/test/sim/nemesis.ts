@@ -158,7 +158,9 @@ function compact(sim: Simulation, op: "snapshot" | "trim"): void {
   const r = sim.faultPrng;
   const up = sim.upNodes();
   if (up.length === 0) return;
-  const node = r.pick(up);
+  // trim is a leader operation: aim it at the leader most of the time.
+  const leaderPid = op === "trim" && r.chance(0.8) ? currentLeader(sim) : undefined;
+  const node = leaderPid !== undefined ? sim.nodes.get(leaderPid)! : r.pick(up);
   const inst = node.instance!;
   const decided = inst.getDecidedIdx();
   const idx = r.chance(0.5) ? undefined : r.range(0, decided);

@@ -39,4 +39,8 @@ export const REGRESSION_SEEDS: RegressionSeed[] = [
     seed: 75, steps: 2000,
     bug: "liveness (harness): a probe refused with 'reconfigured' in configuration 3 blocked probing the same ballot numbers in configuration 4",
   },
+  {
+    seed: 33, steps: 300, scenario: "quorum-loss",
+    bug: "lost proposals: settle() re-queued proposals at a leader already in the Accept phase, whose queue was only drained when Prepare ended (leader.ts flushBatch: place the queue)",
+  },
 ];

@@ -42,9 +42,13 @@ export function runSeed(core: CoreModule, options: RunOptions): RunResult {
   const scenario = options.scenario ?? (scenarioPrng.chance(0.25) ? scenarioPrng.pick(PARTIAL_CONNECTIVITY_CASES) : undefined);
   let phase: "safety" | "liveness" = "safety";
   let liveness: LivenessMeasurement[] = [];
-  const result = (failure?: RunResult["failure"]): RunResult => ({
-    seed: options.seed, ok: failure === undefined, nodeCount: sim.params.nodeCount, scenario, ticks: sim.tick, failure, liveness, stats: sim.stats,
-  });
+  const result = (failure?: RunResult["failure"]): RunResult => {
+    sim.stats.readsConfirmedCount = sim.reads.readyCount;
+    sim.stats.droppedReportedCount = sim.fates.droppedCount;
+    return {
+      seed: options.seed, ok: failure === undefined, nodeCount: sim.params.nodeCount, scenario, ticks: sim.tick, failure, liveness, stats: sim.stats,
+    };
+  };
   sim.say(`seed ${options.seed}: nodes [${sim.params.pids.join(",")}], electionTicks ${sim.params.electionTicks}, resendTicks ${sim.params.resendTicks}, batchSize ${sim.params.batchSize}, entryId ${sim.params.useEntryId}, liveness ${scenario ?? "healed"}`);
   try {
     checkInvariants(sim);

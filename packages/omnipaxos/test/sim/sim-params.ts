@@ -75,7 +75,7 @@ export function drawParams(prng: Prng, nodeCount: number | undefined): SimParams
       crashMidTurn: prng.pick([0, 1 / 500, 1 / 200]),
       reconfigure: prng.pick([0, 1 / 600, 1 / 250]),
       snapshot: prng.pick([0, 1 / 200, 1 / 60]),
-      trim: prng.pick([0, 1 / 400]),
+      trim: prng.pick([0, 1 / 300, 1 / 100]),
       tickSkip: prng.pick([0, 0.05]),
       read: 0.2,
     },

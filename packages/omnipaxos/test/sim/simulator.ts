@@ -54,6 +54,8 @@ export interface SimStats {
   maxConfigurationId: number;
   /** Liveness probes left at a leader that was deposed without learning it (see liveness.ts). */
   orphanedProbeCount: number;
+  readsConfirmedCount: number;
+  droppedReportedCount: number;
 }
 
 export class Simulation {
@@ -86,6 +88,7 @@ export class Simulation {
   readonly stats: SimStats = {
     appendedCount: 0, decidedSlotCount: 0, crashCount: 0, restartCount: 0, reconfigurationCount: 0,
     snapshotCount: 0, trimCount: 0, partitionCount: 0, unverifiedSnapshotCount: 0, maxConfigurationId: 1, orphanedProbeCount: 0,
+    readsConfirmedCount: 0, droppedReportedCount: 0,
   };
   private readonly nodeOptions: OmniPaxosOptions<Entry, DigestState>;
 
