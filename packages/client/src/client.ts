@@ -146,8 +146,14 @@ export class OmnimetaClient {
 
   // ---- ClusterService --------------------------------------------------------------------
 
-  async provision(o: OperationOptions = {}): Promise<ProvisionResponse> {
-    return this.run("idempotent", o, (c, a) => c.cluster.provision({}, callOptions(a)));
+  /**
+   * Provisions the cluster on one node: `address`, else the first endpoint. Never another one: a
+   * down first node must not make a different node start a cluster of its own.
+   */
+  async provision(o: OperationOptions & { address?: string } = {}): Promise<ProvisionResponse> {
+    const target = new Endpoints([o.address ?? this.endpointSet.all()[0]]);
+    return withRetry(target, "idempotent", { ...o, defaultTimeoutMs: this.timeoutMs },
+      (a) => this.connections.get(a.address).cluster.provision({}, callOptions(a)));
   }
 
   /** The status of whichever node answers (the leader when known). */

@@ -4,7 +4,7 @@
 
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { NotFoundError, OmnimetaClient, PreconditionFailedError, DeadlineExceededError } from "../src/index.ts";
+import { DeadlineExceededError, NotFoundError, OmnimetaClient, PreconditionFailedError, ServerError } from "../src/index.ts";
 import { FakeNode, FakeStore } from "./fake-metadata-server.ts";
 
 const nodes: FakeNode[] = [];
@@ -119,5 +119,15 @@ describe("client watch", () => {
     assert.equal(a.watchStarts.length, 2);
     assert.equal(a.watchStarts[0], 1n);
     assert.ok(a.watchStarts[1] === 2n || a.watchStarts[1] === 3n, `resumed from ${a.watchStarts[1]}`);
+  });
+});
+
+describe("client provision", () => {
+  it("asks only the first endpoint, never another node, when that one is down", async () => {
+    const { nodes: [a] } = await cluster(1);
+    const c = client(["http://127.0.0.1:1", a.address], "unary", 300);
+    await assert.rejects(c.provision(), DeadlineExceededError);
+    // The second node would have answered (UNIMPLEMENTED here): a proof it was not asked.
+    await assert.rejects(c.provision({ address: a.address }), (e) => e instanceof ServerError && e.codeName === "unimplemented");
   });
 });

@@ -23,7 +23,7 @@ export function registerCluster(program: Command, io: Io): void {
     program.command("cluster").description("provision the cluster and see the state of every node"),
     ["ctl cluster provision", "ctl cluster status", "ctl --json cluster status | jq '.nodes[] | {name, lag}'"],
   );
-  group.command("provision").description("create configuration 1 on the first --address (once; a repeat changes nothing)")
+  group.command("provision").description("create configuration 1 on the first --address (only that node; a repeat changes nothing)")
     .action(action(io, (ctx) => provision(ctx)));
   group.command("status").description("one row per node: state, leader, configuration, decided/applied index, lag")
     .action(action(io, (ctx) => status(ctx)));
