@@ -210,9 +210,10 @@ export class NodeRuntime {
     return new Promise((resolve) => this.flushWaiters.add(resolve));
   }
 
-  /** A node that joined a later configuration starts with an empty log and must receive the prefix. */
-  private needsCatchUp(core: { getDecidedIdx(): number; getConfiguration(): ClusterConfig }): boolean {
-    return core.getConfiguration().configurationId > 1 && core.getDecidedIdx() === 0;
+  /** A node that joined a later configuration starts with an empty log and must receive the prefix
+   *  its configuration starts from (the core's `ready`). */
+  private needsCatchUp(core: Replica["core"]): boolean {
+    return !core.getStatus().ready;
   }
 
   private onFlushed(): void {
