@@ -7,13 +7,13 @@ import { dirname, join } from "node:path";
 import type { NemesisKind } from "../src/nemesis/nemesis.ts";
 import { defaultRunOptions, runJepsen, type Verdict } from "../src/jepsen/run.ts";
 
-export async function shortRun(kind: NemesisKind, seed: number, overrides: { timeS?: number; unsafe?: string } = {}): Promise<Verdict> {
+export async function shortRun(kind: NemesisKind, seed: number, overrides: { timeS?: number; unsafe?: string; nemesis?: NemesisKind[] } = {}): Promise<Verdict> {
   const outDir = mkdtempSync(join(tmpdir(), `omnimeta-jepsen-${kind}-`));
   const verdict = await runJepsen({
     ...defaultRunOptions,
     nodes: 3,
     timeS: overrides.timeS ?? 20,
-    nemesis: [kind],
+    nemesis: overrides.nemesis ?? [kind],
     seed,
     unsafe: overrides.unsafe ?? "",
     nemesisIntervalMs: 2000,
