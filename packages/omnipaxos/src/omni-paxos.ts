@@ -14,7 +14,7 @@ import type { Storage } from "./storage.ts";
 import { applyCatchUp, buildCatchUp } from "./sequence-paxos/catch-up.ts";
 import * as compaction from "./sequence-paxos/compaction.ts";
 import { followerFlush, followerResend, handleAcceptDecide, handleAcceptSync, handleDecide, handleNotAccepted, handlePrepare } from "./sequence-paxos/follower.ts";
-import { appendAsLeader, becomeLeader, configurationClosed, flushBatch, handleAccepted, handlePrepareReq, handlePromise, handleProposalForward, leaderResend, placeOwnUnplaced } from "./sequence-paxos/leader.ts";
+import { appendAsLeader, becomeLeader, configurationClosed, flushBatch, handleAccepted, handlePrepareReq, handlePromise, handleProposalForward, leaderResend, placeOwnUnplaced, placeQueued } from "./sequence-paxos/leader.ts";
 import { SequencePaxos } from "./sequence-paxos/sequence-paxos.ts";
 
 export interface OmniPaxosOptions<T, S> {
@@ -259,6 +259,7 @@ export class OmniPaxos<T, S = never> {
       const sp = this.sp;
       if (sp.role === "leader") {
         placeOwnUnplaced(sp);
+        if (sp.isLeaderInAccept()) placeQueued(sp); // e.g. proposals settle() re-queued
         flushBatch(sp);
       }
       followerFlush(sp);

@@ -74,8 +74,11 @@ function maybeFinishPrepare<T, S>(sp: SequencePaxos<T, S>): void {
 }
 
 /** Places our queued proposals (Prepare just ended, or settle() re-queued proposals an earlier leader
- *  placed in slots that were decided with other values) in the batch. */
-function placeQueued<T, S>(sp: SequencePaxos<T, S>): void {
+ *  placed in slots that were decided with other values) in the batch. Called from maybeFinishPrepare
+ *  and the top-level flush only, never from flushBatch: appends must not interleave with a forwarded
+ *  batch being placed (its acknowledgement assumes contiguous slots). */
+export function placeQueued<T, S>(sp: SequencePaxos<T, S>): void {
+  if (sp.proposals.queue.length === 0) return;
   const queued = sp.proposals.takeQueue();
   for (const e of queued) {
     if (configurationClosed(sp)) sp.proposals.drop(e, "reconfigured");
@@ -122,7 +125,6 @@ export function appendAsLeader<T, S>(sp: SequencePaxos<T, S>, e: StoredEntry<T>,
 export function flushBatch<T, S>(sp: SequencePaxos<T, S>): void {
   const ls = sp.leader;
   if (ls === undefined || sp.phase !== "accept") return;
-  if (sp.proposals.queue.length > 0) placeQueued(sp); // found by the simulator: re-queued proposals sat in the queue of a leader forever
   const batch = ls.batch;
   if (batch.length > 0) {
     const start = sp.acceptedIdx;
@@ -228,7 +230,7 @@ export function handleProposalForward<T, S>(sp: SequencePaxos<T, S>, msg: Propos
   s.acks = s.acks.filter((a) => a.seq + a.count > msg.ackedSeq);
   if (msg.seq < s.nextSeq) {
     const end = msg.seq + msg.entries.length;
-    for (const a of s.acks) if (a.seq >= msg.seq && a.seq < end) sendAck(sp, msg.from, a.seq, a.count, a.idx, a.rejected);
+    for (const a of s.acks) if (a.seq < end && a.seq + a.count > msg.seq) sendAck(sp, msg.from, a.seq, a.count, a.idx, a.rejected);
     return;
   }
   if (msg.seq > s.nextSeq) return; // a gap: wait for the missing batch
@@ -248,6 +250,7 @@ export function handleProposalForward<T, S>(sp: SequencePaxos<T, S>, msg: Propos
     if (configurationClosed(sp)) break;
     const idx = appendAsLeader(sp, e, false);
     if (firstIdx < 0) firstIdx = idx;
+    assert(idx === firstIdx + placed, () => `forwarded entries must take contiguous slots: ${idx} after ${firstIdx}+${placed}`);
     placed++;
   }
   if (placed > 0) recordAck(sp, s, msg.from, msg.seq, placed, firstIdx, false);

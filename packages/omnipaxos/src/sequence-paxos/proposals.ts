@@ -105,8 +105,7 @@ export class Proposals<T, S> {
 
   /** An own proposal the leader (us) found already placed at idx in ballot n. */
   placedAt(e: StoredEntry<T>, idx: number, n: Ballot): void {
-    this.placed.push({ n, idx, entries: [e] });
-    this.placed.sort((a, b) => a.idx - b.idx);
+    this.insertPlaced({ n, idx, entries: [e] });
     this.count++;
   }
 
@@ -162,22 +161,41 @@ export class Proposals<T, S> {
     for (const b of s.inflight) this.sendBatch(s, b);
   }
 
+  /** An acknowledgement for slots [seq, seq+count): it may arrive in any order and overlap any
+   *  part of our in-flight batches (re-forwarded batches are acknowledged entry by entry, resent
+   *  batches may have been split by earlier acknowledgements). */
   handleAck(msg: ProposalAck): void {
     const s = this.session;
     if (s === undefined || !ballotEquals(s.n, msg.n) || s.to !== msg.from) return;
-    const i = s.inflight.findIndex((b) => b.seq === msg.seq);
-    if (i < 0) return; // duplicate ack
-    const b = s.inflight[i]!;
-    assert(msg.count <= b.entries.length, () => `ack for ${msg.count} entries of a batch of ${b.entries.length}`);
-    if (msg.rejected !== undefined) {
-      for (let k = 0; k < msg.count; k++) this.drop(b.entries[k]!, msg.rejected === "reconfigured" ? "reconfigured" : "leader-changed");
-      this.count -= msg.count;
-    } else {
-      this.placed.push({ n: msg.n, idx: msg.idx, entries: msg.count === b.entries.length ? b.entries : b.entries.slice(0, msg.count) });
+    const ackEnd = msg.seq + msg.count;
+    const next: InflightBatch<T>[] = [];
+    for (const b of s.inflight) {
+      const bEnd = b.seq + b.entries.length;
+      const lo = Math.max(b.seq, msg.seq);
+      const hi = Math.min(bEnd, ackEnd);
+      if (lo >= hi) {
+        next.push(b);
+        continue;
+      }
+      const acked = b.entries.slice(lo - b.seq, hi - b.seq);
+      if (msg.rejected !== undefined) {
+        for (const e of acked) this.drop(e, msg.rejected === "reconfigured" ? "reconfigured" : "leader-changed");
+        this.count -= acked.length;
+      } else {
+        this.insertPlaced({ n: msg.n, idx: msg.idx + (lo - msg.seq), entries: acked });
+      }
+      if (lo > b.seq) next.push({ ...b, entries: b.entries.slice(0, lo - b.seq) });
+      if (hi < bEnd) next.push({ ...b, seq: hi, entries: b.entries.slice(hi - b.seq) });
     }
-    if (msg.count === b.entries.length) s.inflight.splice(i, 1);
-    else s.inflight[i] = { ...b, seq: b.seq + msg.count, entries: b.entries.slice(msg.count) };
+    s.inflight = next;
     this.onDecided();
+  }
+
+  /** Keeps `placed` in slot order. */
+  private insertPlaced(r: PlacedRun<T>): void {
+    let k = this.placed.length;
+    while (k > 0 && this.placed[k - 1]!.idx > r.idx) k--;
+    this.placed.splice(k, 0, r);
   }
 
   /** decidedIdx grew: placed runs below it are decided (we held the same promise throughout). */
