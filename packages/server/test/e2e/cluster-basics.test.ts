@@ -3,7 +3,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { NodeState, PreconditionFailureSchema, ReadConsistency } from "@omnimeta/proto";
+import { EventType, NodeState, PreconditionFailureSchema, ReadConsistency } from "@omnimeta/proto";
 import { ProcessCluster } from "./process-cluster.ts";
 import { eventually, text, utf8 } from "./clients.ts";
 
@@ -144,4 +144,26 @@ test("a Session stream answers bad requests with per-request errors and keeps se
   assert.equal((answers.get(2n) as { case: string }).case, "put");
   assert.equal(text((await m.get({ key: "session/ok" })).kv?.value), "fine");
   await expectCode(m.get({ key: "session/big" }), Code.NotFound);
+});
+
+test("a watch from an old revision replays the retained history, then streams new changes", async () => {
+  const m = cluster.clients(0).metadata;
+  const first = await m.put({ key: "watch/a", value: utf8("1"), requestId: "w-1" });
+  await m.put({ key: "watch/b", value: utf8("2"), requestId: "w-2" });
+  await m.delete({ key: "watch/a", requestId: "w-3" });
+  await m.put({ key: "other/x", value: utf8("3"), requestId: "w-4" });
+  const abort = new AbortController();
+  const seen: Array<[string, string, number]> = [];
+  const stream = cluster.clients(2).metadata.watch({ key: "watch/", prefix: true, startRevision: first.revision }, { signal: abort.signal, timeoutMs: 20_000 });
+  let later: bigint | undefined; // the revision of the live change, once made
+  try {
+    for await (const res of stream) {
+      for (const e of res.events) seen.push([e.kv?.key ?? "", e.type === EventType.DELETE ? "delete" : "put", Number(e.kv?.version ?? 0)]);
+      if (seen.length === 3 && later === undefined) later = (await m.put({ key: "watch/c", value: utf8("4"), requestId: "w-5" })).revision;
+      if (seen.length >= 4) break;
+    }
+  } finally {
+    abort.abort();
+  }
+  assert.deepEqual(seen, [["watch/a", "put", 1], ["watch/b", "put", 1], ["watch/a", "delete", 1], ["watch/c", "put", 1]]);
 });
