@@ -8,6 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { eventually, freePort, MetadCluster } from "../../client/test/metad-cluster.ts";
 import { ctl, CtlStream } from "./ctl-process.ts";
+import { runInProcess } from "./memory-io.ts";
+import { readmeTranscript, shapeOf } from "./readme-transcript.ts";
 import { OmnimetaClient } from "@omnimeta/client";
 
 const cluster = new MetadCluster();
@@ -46,6 +48,16 @@ describe("ctl against a real cluster", () => {
     addr = ["--address", cluster.addresses().join(",")];
     setup = new OmnimetaClient({ endpoints: cluster.addresses(), mode: "unary" });
     await eventually("3 members", async () => (await setup.listMembers()).configuration?.members.length === 3);
+  });
+
+  it("replays the README's CLI transcript with the same output shapes and exit codes", async () => {
+    const steps = readmeTranscript();
+    assert.ok(steps.length >= 6, "the transcript has provision, put, get, a CAS conflict, members list, status");
+    for (const step of steps) {
+      const r = await runInProcess([...addr, ...step.args]); // in-process: same code as the binary, minus main.ts
+      assert.equal(r.code, step.exitCode, `ctl ${step.args.join(" ")}: ${r.stderr}`);
+      assert.equal(shapeOf(r.stdout + r.stderr), shapeOf(step.output), `ctl ${step.args.join(" ")}`);
+    }
   });
 
   it("puts and gets a key, as a table and as JSON", async () => {
