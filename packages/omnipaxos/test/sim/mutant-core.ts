@@ -19,6 +19,8 @@ export interface Mutant {
   name: string;
   /** The bug, in one line. */
   bug: string;
+  /** The invariants that should catch it; a seed failing on another one is not counted as its catch. */
+  expect: string[];
   patches: Patch[];
 }
 

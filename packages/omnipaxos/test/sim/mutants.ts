@@ -22,6 +22,8 @@ export interface MutantOutcome {
   tick?: number;
   /** Seeds the mutant failed but the real core failed too (not counted as catches). */
   controlFailedSeeds: number;
+  /** Seeds the mutant failed on an invariant other than its expected ones (not counted either). */
+  otherFailureSeeds: number;
   elapsedMs: number;
 }
 
@@ -32,12 +34,16 @@ export async function runMutants(opts: { seedCount: number; steps: number; only?
     if (opts.only !== undefined && !opts.only.includes(m.name)) continue;
     const started = performance.now();
     const loaded = await loadMutant(m, opts.coreDir);
-    let outcome: MutantOutcome = { mutant: m.name, bug: m.bug, caught: false, seedsRun: 0, steps: opts.steps, controlFailedSeeds: 0, elapsedMs: 0 };
+    let outcome: MutantOutcome = { mutant: m.name, bug: m.bug, caught: false, seedsRun: 0, steps: opts.steps, controlFailedSeeds: 0, otherFailureSeeds: 0, elapsedMs: 0 };
     try {
       for (let seed = CI_SEED_FIRST; seed < CI_SEED_FIRST + opts.seedCount; seed++) {
         const r = runSeed(loaded.core, { seed, steps: opts.steps });
         outcome.seedsRun++;
         if (r.ok) continue;
+        if (!m.expect.includes(r.failure!.invariant)) {
+          outcome.otherFailureSeeds++; // failed, but not on the invariant this bug breaks
+          continue;
+        }
         // The catch counts only if the real core passes the same seed (else it proves nothing).
         if (!runSeed(real, { seed, steps: opts.steps }).ok) {
           outcome.controlFailedSeeds++;

@@ -39,8 +39,11 @@ export function nemesisStep(sim: Simulation): void {
   if (r.chance(rates.trim)) compact(sim, "trim");
   if (r.chance(rates.appendBurst)) appendBurst(sim);
   if (r.chance(rates.read)) {
+    // Mostly at nodes that believe they lead (a deposed one must not confirm), sometimes anywhere.
     const live = sim.upNodes();
-    if (live.length > 0) sim.readIndex(r.pick(live));
+    const leading = live.filter((n) => n.instance!.getCurrentLeader() === n.pid);
+    const pool = leading.length > 0 && r.chance(0.7) ? leading : live;
+    if (pool.length > 0) sim.readIndex(r.pick(pool));
   }
   stopRemovedMembers(sim);
 }

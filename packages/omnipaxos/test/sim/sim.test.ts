@@ -12,7 +12,7 @@ import { PARTIAL_CONNECTIVITY_CASES } from "./topology.ts";
 
 const core = await loadCore();
 /** Seeds per mutant in the test; `npm run sim:mutants` uses the whole CI budget. */
-const MUTANT_TEST_SEEDS = 20;
+const MUTANT_TEST_SEEDS = 100;
 
 function failuresOf(runs: RunOptions[]): string[] {
   const out: string[] = [];
