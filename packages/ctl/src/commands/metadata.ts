@@ -127,6 +127,9 @@ async function list(ctx: Context, prefix: string, o: ListOptions): Promise<void>
 async function watch(ctx: Context, key: string | undefined, o: WatchOptions): Promise<void> {
   if ((key === undefined) === (o.prefix === undefined)) throw new UsageError("give a KEY or --prefix P (one of them)");
   const target = key ?? o.prefix!;
+  if (ctx.io.stderr.isTTY && !ctx.json) {
+    ctx.io.stderr.write(ctx.chalk.dim(`watching ${key === undefined ? `keys under "${target}"` : `"${target}"`} (Ctrl-C to stop)\n`));
+  }
   const events = ctx.client().watch(target, { prefix: o.prefix !== undefined, startRevision: o.rev, signal: ctx.io.interrupt });
   for await (const event of events) {
     const view = watchEventView(event);
