@@ -9,7 +9,7 @@ import { NEMESIS_KINDS, type NemesisKind } from "../nemesis/nemesis.ts";
 import { defaultRunOptions, runJepsen, type RunOptions } from "./run.ts";
 
 const usage = `usage: npm run jepsen -- [--time S] [--nemesis kill,pause,partition,member|none] [--nodes N] [--clients N]
-                       [--keys N] [--seed S] [--unsafe FLAGS] [--out DIR] [--quiet]
+                       [--keys N] [--seed S] [--unsafe FLAGS] [--transport unary|session|mixed] [--out DIR] [--quiet]
        npm run jepsen -- --check HISTORY.jsonl`;
 
 class UsageError extends Error {}
@@ -39,7 +39,7 @@ export function parseRunArgs(argv: string[]): RunOptions | { check: string } {
       options: {
         time: { type: "string" }, nemesis: { type: "string" }, nodes: { type: "string" }, clients: { type: "string" },
         keys: { type: "string" }, seed: { type: "string" }, unsafe: { type: "string" }, out: { type: "string" },
-        check: { type: "string" }, quiet: { type: "boolean" }, help: { type: "boolean", short: "h" },
+        check: { type: "string" }, transport: { type: "string" }, quiet: { type: "boolean" }, help: { type: "boolean", short: "h" },
       },
     }).values;
   } catch (e) {
@@ -49,6 +49,8 @@ export function parseRunArgs(argv: string[]): RunOptions | { check: string } {
   if (v.check !== undefined) return { check: v.check };
   const seed = int(v.seed, "--seed", Date.now() % 1_000_000);
   const nodes = int(v.nodes, "--nodes", defaultRunOptions.nodes);
+  const transport = v.transport ?? defaultRunOptions.transport;
+  if (transport !== "unary" && transport !== "session" && transport !== "mixed") throw new UsageError(`--transport: expected unary, session or mixed, got "${transport}"`);
   if (nodes < 1) throw new UsageError("--nodes: at least 1");
   return {
     ...defaultRunOptions,
@@ -59,6 +61,7 @@ export function parseRunArgs(argv: string[]): RunOptions | { check: string } {
     keys: Math.max(1, int(v.keys, "--keys", defaultRunOptions.keys)),
     seed,
     unsafe: v.unsafe ?? "",
+    transport,
     outDir: resolve(v.out ?? join("histories", `run-${new Date().toISOString().replace(/[:.]/g, "-")}-s${seed}`)),
     log: v.quiet ? () => {} : (line) => process.stderr.write(`${line}\n`),
   };

@@ -8,7 +8,8 @@ import { renderAnomalyHtml } from "../linearizability/visualize.ts";
 import { ProcessCluster } from "../cluster/process-cluster.ts";
 import { Nemesis, type NemesisKind, type FaultRecord } from "../nemesis/nemesis.ts";
 import { Prng } from "../util/prng.ts";
-import { ClientWorker } from "../workload/client-worker.ts";
+import { ClientWorker, type NodeTarget } from "../workload/client-worker.ts";
+import { SessionMux } from "../workload/session-mux.ts";
 import { HistoryRecorder } from "../workload/history-recorder.ts";
 import { FINAL_READER_PROCESS, finalReads } from "./final-reads.ts";
 
@@ -28,6 +29,8 @@ export interface RunOptions {
   killAllRate: number;
   duplicateRate: number;
   thinkMs: number;
+  /** How workload clients talk to nodes: unary RPCs, pipelined Session streams, or half and half. */
+  transport: "unary" | "session" | "mixed";
   log: (line: string) => void;
 }
 
@@ -71,6 +74,7 @@ export const defaultRunOptions: Omit<RunOptions, "outDir" | "log"> = {
   killAllRate: 0.2,
   duplicateRate: 0.05,
   thinkMs: 10,
+  transport: "mixed",
 };
 
 export async function runJepsen(o: RunOptions): Promise<Verdict> {
@@ -90,19 +94,25 @@ export async function runJepsen(o: RunOptions): Promise<Verdict> {
     killAllRate: o.killAllRate,
   }, o.log);
   let unanswered = 0;
+  let closeSessions = () => {};
   try {
-    const clients = () => cluster.nodes.map((n) => cluster.client(n.name));
+    const sessions = new Map(cluster.nodes.map((n) => [n.name, new SessionMux(cluster.client(n.name))]));
+    closeSessions = () => sessions.forEach((s) => s.close());
+    const unaryTargets = () => cluster.nodes.map((n): NodeTarget => ({ client: cluster.client(n.name) }));
+    const sessionTargets = () => cluster.nodes.map((n): NodeTarget => ({ client: cluster.client(n.name), session: sessions.get(n.name) }));
+    const targetsOf = (p: number) => (o.transport === "session" || (o.transport === "mixed" && p % 2 === 1) ? sessionTargets : unaryTargets);
     const workload = { keys, opTimeoutMs: 8000, attemptTimeoutMs: 1500, thinkMs: o.thinkMs, duplicateRate: o.duplicateRate, runId: `r${o.seed}-${Date.now().toString(36)}` };
-    const workers = Array.from({ length: o.clients }, (_, p) => new ClientWorker(p, clients, recorder, new Prng(rng.nextU32()), workload));
+    const workers = Array.from({ length: o.clients }, (_, p) => new ClientWorker(p, targetsOf(p), recorder, new Prng(rng.nextU32()), workload));
     const endAt = Date.now() + o.timeS * 1000;
     const stopped = () => Date.now() >= endAt;
-    o.log(`run: ${o.clients} clients on ${keys.join(",")} for ${o.timeS} s; nemesis ${o.nemesis.join(",") || "none"}`);
+    o.log(`run: ${o.clients} clients (${o.transport}) on ${keys.join(",")} for ${o.timeS} s; nemesis ${o.nemesis.join(",") || "none"}`);
     await Promise.all([...workers.map((w) => w.run(stopped)), o.nemesis.length > 0 ? nemesis.run(stopped) : Promise.resolve()]);
     o.log("run: healing and waiting for a healthy cluster");
     await nemesis.healAll();
     await cluster.waitHealthy(60_000).catch((e: Error) => o.log(`run: ${e.message}`));
     unanswered = await finalReads(cluster, keys, recorder, 20_000);
   } finally {
+    closeSessions();
     await recorder.close();
     await nemesis.healAll().catch(() => {});
     await cluster.close({ keepData: true });

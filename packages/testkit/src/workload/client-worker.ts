@@ -7,6 +7,13 @@ import type { NodeClient } from "../cluster/node-client.ts";
 import type { Prng } from "../util/prng.ts";
 import { executeOp, type Attempt } from "./execute-op.ts";
 import type { HistoryRecorder } from "./history-recorder.ts";
+import type { SessionMux } from "./session-mux.ts";
+
+/** A node as a workload client reaches it: unary calls, or its shared Session stream when set. */
+export interface NodeTarget {
+  client: NodeClient;
+  session?: SessionMux;
+}
 
 export interface WorkloadOptions {
   keys: readonly string[];
@@ -30,7 +37,7 @@ export class ClientWorker {
 
   constructor(
     readonly process: number,
-    private readonly nodes: () => readonly NodeClient[],
+    private readonly nodes: () => readonly NodeTarget[],
     private readonly recorder: HistoryRecorder,
     private readonly rng: Prng,
     private readonly options: WorkloadOptions,
@@ -65,10 +72,10 @@ export class ClientWorker {
     let last: Attempt = { type: "info", error: "no attempt made" };
     while (Date.now() < deadline) {
       const nodes = this.nodes();
-      const client = nodes[this.nodeIdx % nodes.length];
-      last = await executeOp(client, input, requestId, Math.max(1, Math.min(this.options.attemptTimeoutMs, deadline - Date.now())));
+      const target = nodes[this.nodeIdx % nodes.length];
+      last = await executeOp(target.client, input, requestId, Math.max(1, Math.min(this.options.attemptTimeoutMs, deadline - Date.now())), target.session);
       if (last.type === "ok" && input.f !== "get" && this.rng.chance(this.options.duplicateRate)) {
-        last = await this.resend(client, input, requestId, last);
+        last = await this.resend(target, input, requestId, last);
       }
       if (last.type !== "info") break;
       this.nodeIdx++;
@@ -79,8 +86,8 @@ export class ClientWorker {
   }
 
   /** Sends an applied write again with the same request id; de-duplication must answer the same. */
-  private async resend(client: NodeClient, input: OpInput, requestId: string, first: Attempt): Promise<Attempt> {
-    const again = await executeOp(client, input, requestId, this.options.attemptTimeoutMs);
+  private async resend(target: NodeTarget, input: OpInput, requestId: string, first: Attempt): Promise<Attempt> {
+    const again = await executeOp(target.client, input, requestId, this.options.attemptTimeoutMs, target.session);
     // An ambiguous resend tells nothing new: the first answer stands.
     return again.type === "info" ? first : again;
   }

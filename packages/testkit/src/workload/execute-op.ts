@@ -1,10 +1,19 @@
-// Runs one history op as one RPC on one node and classifies the outcome the way the checker needs:
-// ok (applied, output known), fail (definitely not applied) or info (ambiguous: it may apply later).
+// Runs one history op as one request on one node (a unary RPC, or a request on a Session stream)
+// and classifies the outcome the way the checker needs: ok (applied, output known), fail
+// (definitely not applied) or info (ambiguous: it may have been applied, or may be later).
 import { Code, ConnectError } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
-import { PreconditionFailureSchema, PreconditionSchema, ReadConsistency, type Precondition as ProtoPrecondition } from "@omnimeta/proto";
+import {
+  PreconditionFailureSchema,
+  PreconditionSchema,
+  ReadConsistency,
+  type KeyValue,
+  type PreconditionFailure,
+  type Precondition as ProtoPrecondition,
+} from "@omnimeta/proto";
 import type { OpInput, OpOutput, Precondition } from "../linearizability/history.ts";
 import type { NodeClient } from "../cluster/node-client.ts";
+import type { SessionMux, SessionOp } from "./session-mux.ts";
 
 export type Attempt =
   | { type: "ok"; output: OpOutput }
@@ -26,37 +35,40 @@ function toProto(pre: Precondition): ProtoPrecondition | undefined {
   return create(PreconditionSchema, { condition: pre.kind === "absent" ? { case: "doesNotExist", value: true } : { case: "matchesVersion", value: BigInt(pre.version) } });
 }
 
-function preconditionObservation(e: ConnectError): OpOutput | undefined {
-  const [detail] = e.findDetails(PreconditionFailureSchema);
-  if (detail === undefined) return undefined;
-  return { kind: "preconditionFailed", exists: detail.exists, version: Number(detail.currentVersion) };
+/** Maps an error answer (unary or Session) to an attempt. */
+export function classifyError(input: OpInput, code: Code, message: string, detail: PreconditionFailure | undefined): Attempt {
+  const error = `${Code[code]}: ${message}`;
+  if (code === Code.NotFound) return input.f === "get" ? { type: "ok", output: { kind: "absent" } } : { type: "fail", output: { kind: "absent" }, error };
+  if (code === Code.FailedPrecondition && input.f !== "get") {
+    // Without the structured detail it may be about the node (e.g. removed), not the key: ambiguous.
+    if (detail === undefined) return { type: "info", error };
+    return { type: "fail", output: { kind: "preconditionFailed", exists: detail.exists, version: Number(detail.currentVersion) }, error };
+  }
+  if (DEFINITE_FAILURES.has(code)) return { type: "fail", error };
+  return { type: "info", error };
 }
 
-export async function executeOp(client: NodeClient, input: OpInput, requestId: string, timeoutMs: number): Promise<Attempt> {
+/** Runs `input` on one node; with `session`, as a request on that node's shared Session stream. */
+export async function executeOp(client: NodeClient, input: OpInput, requestId: string, timeoutMs: number, session?: SessionMux): Promise<Attempt> {
   try {
-    return { type: "ok", output: await call(client, input, requestId, timeoutMs) };
+    if (session !== undefined) return await viaSession(session, input, requestId, timeoutMs);
+    return { type: "ok", output: await viaUnary(client, input, requestId, timeoutMs) };
   } catch (e) {
+    if (!(e instanceof ConnectError) && session !== undefined) return { type: "info", error: (e as Error).message };
     const err = ConnectError.from(e);
-    const error = `${Code[err.code]}: ${err.rawMessage}`;
-    if (err.code === Code.NotFound) return input.f === "get" ? { type: "ok", output: { kind: "absent" } } : { type: "fail", output: { kind: "absent" }, error };
-    if (err.code === Code.FailedPrecondition && input.f !== "get") {
-      // Without the structured detail it may be about the node (e.g. removed), not the key: ambiguous.
-      const output = preconditionObservation(err);
-      return output === undefined ? { type: "info", error } : { type: "fail", output, error };
-    }
-    if (DEFINITE_FAILURES.has(err.code)) return { type: "fail", error };
-    return { type: "info", error };
+    return classifyError(input, err.code, err.rawMessage, err.findDetails(PreconditionFailureSchema)[0]);
   }
 }
 
-async function call(client: NodeClient, input: OpInput, requestId: string, timeoutMs: number): Promise<OpOutput> {
+function getOutput(kv: KeyValue | undefined): OpOutput {
+  return kv === undefined ? { kind: "absent" } : { kind: "value", value: decoder.decode(kv.value), version: Number(kv.version) };
+}
+
+async function viaUnary(client: NodeClient, input: OpInput, requestId: string, timeoutMs: number): Promise<OpOutput> {
   const options = { timeoutMs };
   switch (input.f) {
-    case "get": {
-      const r = await client.metadata.get({ key: input.key, consistency: ReadConsistency.LINEARIZABLE }, options);
-      if (r.kv === undefined) return { kind: "absent" };
-      return { kind: "value", value: decoder.decode(r.kv.value), version: Number(r.kv.version) };
-    }
+    case "get":
+      return getOutput((await client.metadata.get({ key: input.key, consistency: ReadConsistency.LINEARIZABLE }, options)).kv);
     case "put": {
       const r = await client.metadata.put({ key: input.key, value: encoder.encode(input.value), precondition: toProto(input.pre), requestId }, options);
       return { kind: "written", version: Number(r.version) };
@@ -66,4 +78,25 @@ async function call(client: NodeClient, input: OpInput, requestId: string, timeo
       return { kind: "deleted", previousVersion: Number(r.previousVersion) };
     }
   }
+}
+
+function sessionOp(input: OpInput, requestId: string): SessionOp {
+  switch (input.f) {
+    case "get":
+      return { case: "get", value: { key: input.key, consistency: ReadConsistency.LINEARIZABLE } };
+    case "put":
+      return { case: "put", value: { key: input.key, value: encoder.encode(input.value), precondition: toProto(input.pre), requestId } };
+    case "delete":
+      return { case: "delete", value: { key: input.key, precondition: toProto(input.pre), requestId } };
+  }
+}
+
+async function viaSession(session: SessionMux, input: OpInput, requestId: string, timeoutMs: number): Promise<Attempt> {
+  const result = await session.call(sessionOp(input, requestId), timeoutMs);
+  if (result.case === "error") return classifyError(input, result.value.code as Code, result.value.message, result.value.preconditionFailure);
+  if (result.case === "get" && input.f === "get") return { type: "ok", output: getOutput(result.value.kv) };
+  if (result.case === "put" && input.f === "put") return { type: "ok", output: { kind: "written", version: Number(result.value.version) } };
+  if (result.case === "delete" && input.f === "delete") return { type: "ok", output: { kind: "deleted", previousVersion: Number(result.value.previousVersion) } };
+  // An answer of the wrong kind says nothing reliable about the op.
+  return { type: "info", error: `unexpected session answer ${result.case ?? "(empty)"} to a ${input.f}` };
 }

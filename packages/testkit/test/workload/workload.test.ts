@@ -21,7 +21,7 @@ async function runWorkload(faults: FakeFaults, opsPerClient: number) {
   const recorder = new HistoryRecorder(join(dir, "history.jsonl"));
   try {
     const options = { keys: ["k0", "k1"], opTimeoutMs: 2000, attemptTimeoutMs: 500, thinkMs: 0, duplicateRate: 0.1, runId: "t" };
-    const workers = Array.from({ length: 4 }, (_, p) => new ClientWorker(p, () => [client], recorder, new Prng(100 + p), options));
+    const workers = Array.from({ length: 4 }, (_, p) => new ClientWorker(p, () => [{ client }], recorder, new Prng(100 + p), options));
     await Promise.all(workers.map((w) => w.run(() => w.opCount >= opsPerClient)));
     await recorder.close();
     assert.deepEqual(parseJsonl(readFileSync(join(dir, "history.jsonl"), "utf8")), recorder.events, "the JSONL file holds the history");
