@@ -56,7 +56,9 @@ export interface Storage<T, S> {
    *  the log. If compactedIdx > getLogLen(), the log becomes empty and getLogLen() = compactedIdx. */
   setSnapshot(compactedIdx: number, snapshot: S): void;
 
-  /** The configuration this node is in (undefined on empty storage: the constructor's applies). */
+  /** The configuration this node is in (undefined on empty storage: the constructor's applies).
+   *  The constructor rewrites it on every start (ConfigurationRecord.incarnation); keep the whole
+   *  record as given, including fields this interface does not name. */
   getConfiguration(): ConfigurationRecord | undefined;
   setConfiguration(record: ConfigurationRecord): void;
 }
