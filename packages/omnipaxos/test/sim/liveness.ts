@@ -196,7 +196,7 @@ function findLeader(sim: Simulation): { pid: number; ballot: string } | undefine
     const rank = [p.configurationId, p.n, p.priority, p.pid];
     if (top === undefined || lexGreater(rank, top)) top = rank;
   }
-  if (top === undefined) return undefined;
+  if (top === undefined || !qc.includes(top[3])) return undefined;
   const st = sim.nodes.get(top[3])?.instance?.getStatus();
   if (st === undefined || st.role !== "leader" || st.phase !== "accept" || !lexEqual([st.promise.configurationId, st.promise.n, st.promise.priority, st.promise.pid], top)) return undefined;
   return { pid: top[3], ballot: `${top[0]}/${top[1]}/${top[2]}` };
