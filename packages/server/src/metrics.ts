@@ -88,6 +88,10 @@ export class ServerMetrics {
   readonly appliedIdx = new Gauge("omnimeta_applied_idx", "Applied log index");
   readonly peerConnected = new Gauge("omnimeta_peer_connected", "1 when the outbound stream to a peer is up");
   readonly commitSeconds = new Histogram("omnimeta_commit_seconds", "Duration of one group commit: the SQLite transaction with its fsync (turns that staged nothing are not counted)", secondsBuckets);
+  readonly writeSeconds = new Histogram("omnimeta_write_seconds", "Leader-side latency of a write: proposed until applied, durable and answered", secondsBuckets);
+  readonly readBarrierSeconds = new Histogram("omnimeta_read_barrier_seconds", "Leader-side latency of a linearizable read barrier (read-index round + apply wait)", secondsBuckets);
+  readonly pendingWrites = new Gauge("omnimeta_pending_writes", "Writes proposed at this leader and not yet answered");
+  readonly pendingReads = new Gauge("omnimeta_pending_reads", "Linearizable reads waiting for their barrier at this leader");
   readonly flushSeconds = new Histogram("omnimeta_flush_seconds", "Duration of one event-loop flush (commit, send, answer)", secondsBuckets);
   readonly commitEntries = new Histogram("omnimeta_commit_entries", "Log entries decided and applied per group commit", sizeBuckets);
   readonly flushInputs = new Histogram("omnimeta_flush_inputs", "Inputs (client proposals, peer batches, ticks) per flush", sizeBuckets);

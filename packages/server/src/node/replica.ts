@@ -77,6 +77,8 @@ export class Replica {
     private readonly logger: Logger,
   ) {
     this.lastConfigurationId = core.getConfiguration().configurationId;
+    metrics.pendingWrites.collect(() => [[undefined, this.proposalCount]]);
+    metrics.pendingReads.collect(() => [[undefined, this.reads.size + this.readyReads.length]]);
   }
 
   get appliedRevision(): number {
@@ -117,9 +119,13 @@ export class Replica {
     } catch (e) {
       return Promise.reject(proposalFailure(e, this.hooks.leaderHint()));
     }
+    const started = performance.now();
     const p = new Promise<ApplyResult>((resolve, reject) => {
       const waiter: Waiter<ApplyResult> = {
-        resolve,
+        resolve: (r) => {
+          this.metrics.writeSeconds.observe((performance.now() - started) / 1000);
+          resolve(r);
+        },
         reject,
         timer: setTimeout(() => this.expireProposal(command.requestId, waiter), this.limits.requestTimeoutMs),
       };
@@ -154,12 +160,17 @@ export class Replica {
     } else {
       this.deferredReads.push(token);
     }
+    const started = performance.now();
     const p = new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.reads.delete(token);
         reject(unavailable(`read barrier did not complete within ${this.limits.requestTimeoutMs} ms`, this.hooks.leaderHint()));
       }, this.limits.requestTimeoutMs);
-      this.reads.set(token, { resolve, reject, timer });
+      const done = (applied: number): void => {
+        this.metrics.readBarrierSeconds.observe((performance.now() - started) / 1000);
+        resolve(applied);
+      };
+      this.reads.set(token, { resolve: done, reject, timer });
     });
     this.input();
     return p;
