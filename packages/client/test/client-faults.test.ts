@@ -90,7 +90,8 @@ describe("client Session streams", () => {
     const { nodes: [a] } = await cluster(1);
     const c = client([a.address], "session");
     await Promise.all(Array.from({ length: 200 }, (_, i) => c.put(`p${i}`, "v")));
-    assert.equal(a.sessionRequestCount, 200);
+    assert.equal(a.sessionStreamCount, 1);
+    assert.ok(a.sessionRequestCount >= 200); // more only if a slow machine made an attempt time out
   });
 });
 

@@ -71,6 +71,7 @@ export class FakeNode {
   address = "";
   readonly faults: FakeFaults = {};
   sessionRequestCount = 0;
+  sessionStreamCount = 0;
   watchStarts: bigint[] = [];
   private readonly server: http2.Http2Server;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
@@ -154,6 +155,7 @@ export class FakeNode {
   }
 
   private async *session(reqs: AsyncIterable<SessionRequest>): AsyncGenerator<SessionResponse> {
+    this.sessionStreamCount++;
     for await (const req of reqs) {
       this.sessionRequestCount++;
       const drop = this.faults.dropConnectionAfterSessionRequests;
