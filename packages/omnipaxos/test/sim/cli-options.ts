@@ -9,6 +9,8 @@ export interface CliOptions {
   nodes: number | undefined;
   verbose: boolean;
   messages: boolean;
+  /** Report the worst liveness ticks in election timeouts instead of enforcing the bound. */
+  measureLiveness: boolean;
   /** Another copy of packages/omnipaxos/src to drive (e.g. a committed version exported with git archive). */
   coreDir: string | undefined;
   scenario: PartialConnectivityCase | undefined;
@@ -17,7 +19,7 @@ export interface CliOptions {
 export const DEFAULT_STEPS = 2_000;
 
 export const USAGE = `usage: npm run sim -- [--seed N | --seeds COUNT [--from FIRST]] [--steps N] [--nodes 3..7]
-                      [--scenario quorum-loss|constrained-election|chained] [--verbose] [--messages] [--core SRC_DIR]`;
+                      [--scenario quorum-loss|constrained-election|chained] [--verbose] [--messages] [--core SRC_DIR] [--measure-liveness]`;
 
 export function parseCli(argv: string[]): CliOptions {
   const { values } = parseArgs({
@@ -32,6 +34,7 @@ export function parseCli(argv: string[]): CliOptions {
       verbose: { type: "boolean", short: "v" },
       messages: { type: "boolean" },
       core: { type: "string" },
+      "measure-liveness": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -55,7 +58,7 @@ export function parseCli(argv: string[]): CliOptions {
     const from = values.from === undefined ? 1 : int("--from", values.from, 0, 0xffffffff);
     seeds = Array.from({ length: count }, (_, i) => from + i);
   }
-  return { seeds, steps, nodes, verbose: (values.verbose ?? false) || (values.messages ?? false), messages: values.messages ?? false, coreDir: values.core, scenario };
+  return { seeds, steps, nodes, verbose: (values.verbose ?? false) || (values.messages ?? false), messages: values.messages ?? false, measureLiveness: values["measure-liveness"] ?? false, coreDir: values.core, scenario };
 }
 
 /** The one-line command that replays a single seed. */

@@ -9,6 +9,11 @@ import { ELECTION_TIMEOUTS_MAX, livenessTicksMax } from "./sim-params.ts";
 import type { Simulation } from "./simulator.ts";
 import { type PartialConnectivityCase, chained, constrainedElection, quorumConnected, quorumLoss } from "./topology.ts";
 
+/** The liveness bound of this run (sim-params.ts), or 10x that when only measuring (--measure-liveness). */
+function boundOf(sim: Simulation): number {
+  return livenessTicksMax(sim.params) * (sim.measureLivenessOnly ? 10 : 1);
+}
+
 export class LivenessViolation extends Error {
   override readonly name = "LivenessViolation";
 }
@@ -83,7 +88,7 @@ function measure(sim: Simulation, label: string): LivenessMeasurement {
   let leaderPid = 0;
   const probes = new Set<number>();
   const probed = new Set<string>();
-  const bound = livenessTicksMax(sim.params);
+  const bound = boundOf(sim);
   for (;;) {
     calmStep(sim);
     if (sim.latestConfigurationId !== configurationId) {
@@ -131,12 +136,12 @@ const DRAIN_BOUNDS = 4;
  * shut down are excused).
  */
 function drain(sim: Simulation): void {
-  const deadline = sim.tick + DRAIN_BOUNDS * livenessTicksMax(sim.params);
+  const deadline = sim.tick + DRAIN_BOUNDS * boundOf(sim);
   while (sim.fates.pendingValues().length > 0) {
     if (sim.tick >= deadline) {
       const left = sim.fates.pendingValues();
       const holders = [...new Set(left.map(([, p]) => p))].map((p) => `node ${p} pendingProposalCount ${sim.nodes.get(p)?.instance?.getStatus().pendingProposalCount ?? "down"}`);
-      throw new SafetyViolation("proposal-fate", `${left.length} accepted appends neither decided nor reported dropped ${DRAIN_BOUNDS * livenessTicksMax(sim.params)} ticks after healing, e.g. ${left.slice(0, 5).map(([v, p]) => `value ${v} at node ${p}`).join(", ")}; ${holders.join(", ")}`);
+      throw new SafetyViolation("proposal-fate", `${left.length} accepted appends neither decided nor reported dropped ${DRAIN_BOUNDS * boundOf(sim)} ticks after healing, e.g. ${left.slice(0, 5).map(([v, p]) => `value ${v} at node ${p}`).join(", ")}; ${holders.join(", ")}`);
     }
     calmStep(sim);
   }
@@ -151,7 +156,7 @@ function drain(sim: Simulation): void {
 const SUSTAIN_ELECTION_TIMEOUTS = 12;
 
 function sustain(sim: Simulation, label: string): void {
-  const bound = livenessTicksMax(sim.params);
+  const bound = boundOf(sim);
   const end = sim.tick + SUSTAIN_ELECTION_TIMEOUTS * sim.params.electionTicks;
   const waiting = new Map<number, { at: number; pid: number }>(); // probe -> tick and leader it was appended at
   let lastLeaderTick = sim.tick;

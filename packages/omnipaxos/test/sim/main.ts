@@ -26,12 +26,14 @@ async function main(): Promise<number> {
   let snapshots = 0;
   let worstLivenessTicks = 0;
   let orphanedProbes = 0;
+  let worstLeaderTimeouts = 0; // leader election ticks / electionTickTimeout, worst over all liveness measurements
+  let worstDecideOverBound = 0; // decide ticks / the run's bound (must stay <= 1)
   let trims = 0;
   let readsConfirmed = 0;
   let droppedReported = 0;
   const failures: number[] = [];
   for (const seed of cli.seeds) {
-    const r = runSeed(core, { seed, steps: cli.steps, nodes: cli.nodes, scenario: cli.scenario, trace: cli.verbose ? (l) => console.log(l) : undefined, traceMessages: cli.messages });
+    const r = runSeed(core, { seed, steps: cli.steps, nodes: cli.nodes, scenario: cli.scenario, trace: cli.verbose ? (l) => console.log(l) : undefined, traceMessages: cli.messages, measureLiveness: cli.measureLiveness });
     ticks += r.ticks;
     decidedSlots += r.stats.decidedSlotCount;
     crashes += r.stats.crashCount;
@@ -41,7 +43,11 @@ async function main(): Promise<number> {
     trims += r.stats.trimCount;
     readsConfirmed += r.stats.readsConfirmedCount;
     droppedReported += r.stats.droppedReportedCount;
-    for (const m of r.liveness) worstLivenessTicks = Math.max(worstLivenessTicks, m.decideTicks);
+    for (const m of r.liveness) {
+      worstLivenessTicks = Math.max(worstLivenessTicks, m.decideTicks);
+      worstLeaderTimeouts = Math.max(worstLeaderTimeouts, m.leaderTicks / r.electionTicks);
+      worstDecideOverBound = Math.max(worstDecideOverBound, m.decideTicks / r.livenessBoundTicks);
+    }
     if (!r.ok) {
       failed++;
       if (failures.length < 20) failures.push(seed);
@@ -54,7 +60,8 @@ async function main(): Promise<number> {
   console.log(JSON.stringify({
     seeds: cli.seeds.length, firstSeed: cli.seeds[0], steps: cli.steps, passed: cli.seeds.length - failed, failed,
     failedSeeds: failures, ticks, decidedSlots, crashes, reconfigurations, snapshots, trims, readsConfirmed, droppedReported,
-    worstLivenessTicks, orphanedProbes, elapsedMs,
+    worstLivenessTicks, worstLeaderTimeouts: Number(worstLeaderTimeouts.toFixed(2)), worstDecideOverBound: Number(worstDecideOverBound.toFixed(2)),
+    orphanedProbes, elapsedMs,
   }));
   return failed === 0 ? 0 : 1;
 }

@@ -6,6 +6,7 @@ import type { CoreModule } from "./core-module.ts";
 import { checkInvariants, verifyWholeLog } from "./invariants.ts";
 import { type LivenessMeasurement, LivenessViolation, runLiveness } from "./liveness.ts";
 import { nemesisStep } from "./nemesis.ts";
+import { livenessTicksMax } from "./sim-params.ts";
 import { Simulation, type SimStats } from "./simulator.ts";
 import { PARTIAL_CONNECTIVITY_CASES, type PartialConnectivityCase } from "./topology.ts";
 
@@ -18,12 +19,17 @@ export interface RunOptions {
   trace?: (line: string) => void;
   /** With trace: also every delivered message. */
   traceMessages?: boolean;
+  /** Only measure the liveness ticks (10x bound), to find what the core needs. */
+  measureLiveness?: boolean;
 }
 
 export interface RunResult {
   seed: number;
   ok: boolean;
   nodeCount: number;
+  electionTicks: number;
+  /** livenessTicksMax of this run. */
+  livenessBoundTicks: number;
   scenario: PartialConnectivityCase | undefined;
   /** Ticks simulated (safety steps + liveness ticks). */
   ticks: number;
@@ -38,6 +44,7 @@ const WHOLE_LOG_CHECK_TICKS = 97;
 export function runSeed(core: CoreModule, options: RunOptions): RunResult {
   const sim = new Simulation(core, options.seed, options.nodes, options.trace);
   sim.traceMessages = options.traceMessages ?? false;
+  sim.measureLivenessOnly = options.measureLiveness ?? false;
   const scenarioPrng = sim.prng.fork();
   const scenario = options.scenario ?? (scenarioPrng.chance(0.25) ? scenarioPrng.pick(PARTIAL_CONNECTIVITY_CASES) : undefined);
   let phase: "safety" | "liveness" = "safety";
@@ -46,7 +53,8 @@ export function runSeed(core: CoreModule, options: RunOptions): RunResult {
     sim.stats.readsConfirmedCount = sim.reads.readyCount;
     sim.stats.droppedReportedCount = sim.fates.droppedCount;
     return {
-      seed: options.seed, ok: failure === undefined, nodeCount: sim.params.nodeCount, scenario, ticks: sim.tick, failure, liveness, stats: sim.stats,
+      seed: options.seed, ok: failure === undefined, nodeCount: sim.params.nodeCount, scenario,
+      electionTicks: sim.params.electionTicks, livenessBoundTicks: livenessTicksMax(sim.params), ticks: sim.tick, failure, liveness, stats: sim.stats,
     };
   };
   sim.say(`seed ${options.seed}: nodes [${sim.params.pids.join(",")}], electionTicks ${sim.params.electionTicks}, resendTicks ${sim.params.resendTicks}, batchSize ${sim.params.batchSize}, entryId ${sim.params.useEntryId}, liveness ${scenario ?? "healed"}`);

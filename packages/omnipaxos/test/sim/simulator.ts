@@ -79,6 +79,8 @@ export class Simulation {
   private nextValue = 1;
   /** Print every delivered message in the trace (--messages). */
   traceMessages = false;
+  /** Measure liveness against 10x the bound instead of enforcing it (--measure-liveness). */
+  measureLivenessOnly = false;
   /** The last ProposalError of append(), for the trace. */
   lastRefusal = "";
   private readonly traced = new Map<number, string>();
