@@ -12,9 +12,11 @@ import { Outbox } from "./outbox.ts";
 import type { SnapshotSpec } from "./snapshot.ts";
 import type { Storage } from "./storage.ts";
 import { applyCatchUp, buildCatchUp } from "./sequence-paxos/catch-up.ts";
+import { readLog } from "./sequence-paxos/log-reader.ts";
 import * as compaction from "./sequence-paxos/compaction.ts";
 import { followerFlush, followerResend, handleAcceptDecide, handleAcceptSync, handleDecide, handleNotAccepted, handlePrepare } from "./sequence-paxos/follower.ts";
-import { appendAsLeader, becomeLeader, configurationClosed, flushBatch, handleAccepted, handlePrepareReq, handlePromise, handleProposalForward, leaderResend, placeOwnUnplaced, placeQueued } from "./sequence-paxos/leader.ts";
+import { handleProposalForward, placeOwnUnplaced } from "./sequence-paxos/forwarding.ts";
+import { appendAsLeader, becomeLeader, configurationClosed, flushBatch, handleAccepted, handlePrepareReq, handlePromise, leaderResend, placeQueued } from "./sequence-paxos/leader.ts";
 import { SequencePaxos } from "./sequence-paxos/sequence-paxos.ts";
 
 export interface OmniPaxosOptions<T, S> {
@@ -365,25 +367,7 @@ export class OmniPaxos<T, S = never> {
 
   /** Slots [fromIdx, toIdx) clipped to the log; a compacted prefix is one "snapshotted"/"trimmed" item. */
   readEntries(fromIdx: number, toIdx: number): LogEntry<T, S>[] | undefined {
-    const sp = this.sp;
-    const to = Math.min(toIdx, sp.acceptedIdx);
-    if (fromIdx < 0 || fromIdx >= to) return undefined;
-    const out: LogEntry<T, S>[] = [];
-    let from = fromIdx;
-    if (from < sp.compactedIdx) {
-      const snapshot = this.storage.getSnapshot();
-      out.push(snapshot !== undefined ? { kind: "snapshotted", trimmedIdx: sp.compactedIdx, snapshot } : { kind: "trimmed", trimmedIdx: sp.compactedIdx });
-      from = sp.compactedIdx;
-    }
-    if (from >= to) return out;
-    const entries = this.storage.getEntries(from, to);
-    const decided = sp.decidedIdx;
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!;
-      const idx = from + i;
-      out.push(e.kind === "entry" ? { kind: "entry", idx, entry: e.entry, decided: idx < decided } : { kind: "stopsign", idx, stopSign: e.stopSign, decided: idx < decided });
-    }
-    return out;
+    return readLog(this.sp, fromIdx, toIdx);
   }
 
   /** Decided slots [fromIdx, decidedIdx); undefined if there are none. */
