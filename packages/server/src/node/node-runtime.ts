@@ -99,8 +99,24 @@ export class NodeRuntime {
   /** The membership of the current configuration: the StopSign metadata the core persisted, else ours. */
   readMembership(): Membership | undefined {
     const metadata = this.store.getConfiguration()?.metadata;
-    const bytes = metadata && metadata.length > 0 ? metadata : this.store.getMeta(MEMBERSHIP_META);
-    return bytes ? decodeMembership(bytes) : undefined;
+    const ours = this.store.getMeta(MEMBERSHIP_META);
+    const mine = ours ? decodeMembership(ours) : undefined;
+    if (!metadata || metadata.length === 0) return mine;
+    const m = decodeMembership(metadata);
+    // Our copy knows the StopSign's slot (startIdx) when this node applied it.
+    if (mine && mine.configuration.configurationId === m.configuration.configurationId) m.configuration.startIdx = mine.configuration.startIdx;
+    return m;
+  }
+
+  /** Records the configuration a decided StopSign starts, with its slot, in the same commit. */
+  private onStopSign(idx: number, metadata: Uint8Array | undefined): void {
+    if (!metadata || metadata.length === 0) return;
+    const next = decodeMembership(metadata);
+    const current = this.membership?.configuration.configurationId ?? 0;
+    if (next.configuration.configurationId < current) return; // an older StopSign replayed by catch-up
+    next.configuration.startIdx = idx;
+    this.store.setMeta(MEMBERSHIP_META, encodeMembership(next));
+    if (next.configuration.configurationId === current) this.membership!.configuration.startIdx = idx;
   }
 
   /** Persists identity + membership and starts the core in `cluster` (provision, join, admit). */
@@ -154,6 +170,7 @@ export class NodeRuntime {
       leaderHint: () => this.leaderHint(),
       fatal: (e) => this.onFatal(e),
       flushed: () => this.onFlushed(),
+      stopSignApplied: (idx, metadata) => this.onStopSign(idx, metadata),
     }, this.limits, this.unsafe, this.metrics, this.logger);
     if (core.isRemoved()) this.setState("removed", removedDetail(cluster.configurationId));
     else if (this.needsCatchUp(core)) this.setState("joining", "catching up: receiving the state this node lacks");

@@ -47,6 +47,8 @@ export interface ReplicaHooks {
   fatal(e: unknown): void;
   /** After every flush (membership changes wait on it). */
   flushed(): void;
+  /** A decided StopSign at slot `idx` was applied (staged in the same commit). */
+  stopSignApplied(idx: number, metadata: Uint8Array | undefined): void;
 }
 
 export class Replica {
@@ -286,7 +288,10 @@ export class Replica {
             break;
           }
           case "stopsign":
-            if (e.idx >= this.machine.appliedRevision) this.machine.skip(e.idx + 1);
+            if (e.idx >= this.machine.appliedRevision) {
+              this.machine.skip(e.idx + 1);
+              this.hooks.stopSignApplied(e.idx, e.stopSign.metadata);
+            }
             break;
           case "snapshotted":
             this.machine.installSnapshot(e.snapshot);

@@ -37,6 +37,9 @@ describe("node lifecycle", () => {
     const m = await cluster.nodes[2]!.clients.cluster.listMembers({});
     assert.deepEqual(m.configuration?.members.map((x) => x.name).sort(), ["n1", "n2", "n3"]);
     assert.deepEqual(new Set(m.configuration?.members.map((x) => x.nodeId)).size, 3);
+    // Configuration 3 was started by the StopSign that added the third node (the second slot, index 1).
+    assert.equal(m.configuration?.configurationId, 3n);
+    assert.equal(m.configuration?.startIdx, 1n);
   });
 
   test("a stopped node restarts from its data dir, keeps its identity and catches up", async () => {
