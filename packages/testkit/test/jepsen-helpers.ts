@@ -33,6 +33,7 @@ export function assertValidRun(v: Verdict, kind: NemesisKind): void {
   const why = `seed ${v.seed}, history ${v.history}: ${JSON.stringify({ ...v, keys: undefined, faultLog: undefined })}`;
   assert.equal(v.valid, true, `history not linearizable; ${why}`);
   assert.equal(v.finalReadsUnanswered, 0, `final reads unanswered; ${why}`);
+  assert.equal(v.harnessError, undefined, `the harness failed; ${why}`);
   assert.ok((v.faults[kind] ?? 0) >= 2, `at least two ${kind} faults injected; ${why}`);
   assert.equal(v.unrecovered, 0, `the cluster recovered after every fault; ${why}`);
   assert.ok(v.ok >= 50, `enough acknowledged ops; ${why}`);

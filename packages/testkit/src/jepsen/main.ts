@@ -91,7 +91,7 @@ async function main(): Promise<number> {
   if (verdict.valid !== true) process.stderr.write(`replay: npm run jepsen -- --time ${verdict.timeS} --nemesis ${verdict.nemesis.join(",") || "none"} --nodes ${verdict.nodes} --seed ${verdict.seed}${verdict.unsafe ? ` --unsafe ${verdict.unsafe}` : ""}\n`);
   const { faultLog: _faultLog, keys: _keys, ...line } = verdict;
   process.stdout.write(JSON.stringify(line) + "\n");
-  return verdict.valid === true && verdict.finalReadsUnanswered === 0 ? 0 : 1;
+  return verdict.valid === true && verdict.finalReadsUnanswered === 0 && verdict.harnessError === undefined ? 0 : 1;
 }
 
 main().then(

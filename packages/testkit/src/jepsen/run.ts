@@ -50,6 +50,8 @@ export interface Verdict {
   unrecovered: number;
   /** Final reads that never got an answer (they leave "no acknowledged write lost" unproven). */
   finalReadsUnanswered: number;
+  /** Set when the harness itself failed (e.g. a node could not be restarted); the run is then cut short. */
+  harnessError?: string;
   /** Each anomaly; lostOrStaleAtEnd: a final read after healing is in the witness (e.g. a lost write). */
   anomalies: { key: string; explanation: string[]; timeline: string; lostOrStaleAtEnd: boolean }[];
   /** One line per fault: what, when, how long the cluster took to recover. */
@@ -94,6 +96,7 @@ export async function runJepsen(o: RunOptions): Promise<Verdict> {
     killAllRate: o.killAllRate,
   }, o.log);
   let unanswered = 0;
+  let harnessError: string | undefined;
   let closeSessions = () => {};
   try {
     const sessions = new Map(cluster.nodes.map((n) => [n.name, new SessionMux(cluster.client(n.name))]));
@@ -103,13 +106,23 @@ export async function runJepsen(o: RunOptions): Promise<Verdict> {
     const targetsOf = (p: number) => (o.transport === "session" || (o.transport === "mixed" && p % 2 === 1) ? sessionTargets : unaryTargets);
     const workload = { keys, opTimeoutMs: 8000, attemptTimeoutMs: 1500, thinkMs: o.thinkMs, duplicateRate: o.duplicateRate, runId: `r${o.seed}-${Date.now().toString(36)}` };
     const workers = Array.from({ length: o.clients }, (_, p) => new ClientWorker(p, targetsOf(p), recorder, new Prng(rng.nextU32()), workload));
-    const endAt = Date.now() + o.timeS * 1000;
+    let endAt = Date.now() + o.timeS * 1000;
     const stopped = () => Date.now() >= endAt;
     o.log(`run: ${o.clients} clients (${o.transport}) on ${keys.join(",")} for ${o.timeS} s; nemesis ${o.nemesis.join(",") || "none"}`);
-    await Promise.all([...workers.map((w) => w.run(stopped)), o.nemesis.length > 0 ? nemesis.run(stopped) : Promise.resolve()]);
-    o.log("run: healing and waiting for a healthy cluster");
-    await nemesis.healAll();
-    await cluster.waitHealthy(60_000).catch((e: Error) => o.log(`run: ${e.message}`));
+    // A harness failure (e.g. a node that cannot restart) ends the run early; the history so far is still checked.
+    const nemesisRun = (o.nemesis.length > 0 ? nemesis.run(stopped) : Promise.resolve()).catch((e: Error) => {
+      harnessError = `nemesis: ${e.message}`;
+      endAt = 0;
+    });
+    await Promise.all([...workers.map((w) => w.run(stopped)), nemesisRun]);
+    o.log(`run: ${harnessError ?? "healing and waiting for a healthy cluster"}`);
+    try {
+      await nemesis.healAll();
+      await cluster.waitHealthy(60_000);
+    } catch (e) {
+      harnessError ??= `heal: ${(e as Error).message}`;
+      o.log(`run: ${(e as Error).message}`);
+    }
     unanswered = await finalReads(cluster, keys, recorder, 20_000);
   } finally {
     closeSessions();
@@ -117,10 +130,10 @@ export async function runJepsen(o: RunOptions): Promise<Verdict> {
     await nemesis.healAll().catch(() => {});
     await cluster.close({ keepData: true });
   }
-  return judge(o, recorder, nemesis, unanswered, outDir, runDir);
+  return judge(o, recorder, nemesis, { unanswered, harnessError }, outDir, runDir);
 }
 
-function judge(o: RunOptions, recorder: HistoryRecorder, nemesis: Nemesis, unanswered: number, outDir: string, runDir: string): Verdict {
+function judge(o: RunOptions, recorder: HistoryRecorder, nemesis: Nemesis, end: { unanswered: number; harnessError?: string }, outDir: string, runDir: string): Verdict {
   const started = Date.now();
   const result = checkEvents(recorder.events);
   const checkMs = Date.now() - started;
@@ -146,7 +159,8 @@ function judge(o: RunOptions, recorder: HistoryRecorder, nemesis: Nemesis, unans
     faults: nemesis.counts(),
     faultDetails: nemesis.faults.map((f) => `${(f.startMs / 1000).toFixed(1)}s ${f.kind}: ${f.detail}; ${f.recoveryMs === undefined ? "did not recover" : `recovered ${f.recoveryMs} ms after heal`}`),
     unrecovered: nemesis.faults.filter((f) => f.recoveryMs === undefined).length,
-    finalReadsUnanswered: unanswered,
+    finalReadsUnanswered: end.unanswered,
+    ...(end.harnessError === undefined ? {} : { harnessError: end.harnessError }),
     anomalies,
     keys: result.keys,
     checkMs,
