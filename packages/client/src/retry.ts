@@ -12,8 +12,9 @@ import { limits } from "./limits.ts";
 
 /**
  * "idempotent": reads, and writes that carry a request id — safe to re-send after any
- * transport failure. "at-most-once": re-sent only when it surely was not applied (refused
- * connection, or the server said UNAVAILABLE).
+ * transport failure. "at-most-once" (membership changes): re-sent only when it surely was not
+ * applied (refused connection, or UNAVAILABLE with a leader hint), and never cut short by the
+ * per-attempt timeout.
  */
 export type RetryPolicy = "idempotent" | "at-most-once";
 
@@ -52,7 +53,8 @@ export async function withRetry<T>(
     if (deadline.callerAborted()) throw new CanceledError(Code.Canceled, "operation canceled", { cause: options.signal?.reason });
     if (deadline.expired()) throw deadlineError(deadline, lastError);
     const address = endpoints.preferred();
-    const timeoutMs = Math.min(deadline.remainingMs(), limits.attemptTimeoutMsMax);
+    // An at-most-once call is not re-sent after a timeout, so it gets all the time there is.
+    const timeoutMs = policy === "at-most-once" ? deadline.remainingMs() : Math.min(deadline.remainingMs(), limits.attemptTimeoutMsMax);
     if (timeoutMs < 1) throw deadlineError(deadline, lastError);
     const signal = deadline.attemptSignal(timeoutMs);
     try {
@@ -89,7 +91,9 @@ function rejectedByNodeState(err: OmnimetaError): boolean {
 function retryable(err: OmnimetaError, policy: RetryPolicy, attemptTimedOut: boolean): boolean {
   if (!(err instanceof UnavailableError || err instanceof DeadlineExceededError)) return false;
   if (policy === "idempotent") return true;
-  return !attemptTimedOut && err instanceof UnavailableError && err.kind !== "connection-lost";
+  // Surely not applied: the connection was never made, or the server redirected to the leader
+  // (UNAVAILABLE with a hint). A bare UNAVAILABLE may come after the change was proposed.
+  return !attemptTimedOut && err instanceof UnavailableError && (err.kind === "connect" || err.leaderHint !== undefined);
 }
 
 function attemptTimedOut(address: string, timeoutMs: number, cause: unknown): OmnimetaError {

@@ -10,6 +10,7 @@ import {
   backoffDelayMs, DeadlineExceededError, Endpoints, errorFromConnect, errorFromSession, InvalidArgumentError,
   NotFoundError, PreconditionFailedError, ResourceExhaustedError, ServerError, UnavailableError,
 } from "../src/index.ts";
+import { withRetry } from "../src/retry.ts";
 
 describe("backoff", () => {
   it("doubles the ceiling per retry, keeps at least half of it, and caps at the maximum", () => {
@@ -96,5 +97,64 @@ describe("error mapping", () => {
       code: Code.FailedPrecondition, message: "m", preconditionFailure: { key: "a", exists: false, currentVersion: 0n },
     }));
     assert.ok(se instanceof PreconditionFailedError && se.exists === false);
+  });
+});
+
+describe("retry loop", () => {
+  const unavailable = (hint?: string) => new ConnectError("no", Code.Unavailable, undefined,
+    hint ? [{ desc: LeaderHintSchema, value: { leaderId: 9n, leaderAddress: hint } }] : undefined);
+  const options = { timeoutMs: 2000, defaultTimeoutMs: 2000 };
+
+  it("re-sends an idempotent call to the next endpoint after a bare UNAVAILABLE, and to a hinted leader", async () => {
+    const endpoints = new Endpoints(["http://a", "http://b"]);
+    const tried: string[] = [];
+    const result = await withRetry(endpoints, "idempotent", options, async ({ address }) => {
+      tried.push(address);
+      if (address === "http://a") throw unavailable();
+      if (address === "http://b") throw unavailable("http://c");
+      return "ok";
+    }, { random: () => 0 });
+    assert.equal(result, "ok");
+    assert.deepEqual(tried, ["http://a", "http://b", "http://c"]);
+    assert.equal(endpoints.leader(), "http://c");
+  });
+
+  it("re-sends an at-most-once call only when it surely was not applied", async () => {
+    let calls = 0;
+    await assert.rejects(withRetry(new Endpoints(["http://a", "http://b"]), "at-most-once", options, async () => {
+      calls++;
+      throw unavailable(); // maybe after the change was proposed: surface it
+    }), UnavailableError);
+    assert.equal(calls, 1);
+    const tried: string[] = [];
+    const result = await withRetry(new Endpoints(["http://a"]), "at-most-once", options, async ({ address }) => {
+      tried.push(address);
+      if (address === "http://a") throw unavailable("http://leader"); // a redirect: not applied here
+      return "ok";
+    });
+    assert.equal(result, "ok");
+    assert.deepEqual(tried, ["http://a", "http://leader"]);
+  });
+
+  it("gives an at-most-once attempt the whole deadline, an idempotent one a slice", async () => {
+    const seen: Record<string, number> = {};
+    for (const policy of ["idempotent", "at-most-once"] as const) {
+      await withRetry(new Endpoints(["http://a"]), policy, { timeoutMs: 20_000, defaultTimeoutMs: 0 }, async ({ timeoutMs }) => {
+        seen[policy] = timeoutMs;
+      });
+    }
+    assert.ok(seen["idempotent"] <= 3000);
+    assert.ok(seen["at-most-once"] > 19_000);
+  });
+
+  it("stops at the deadline with the last real error in the message", async () => {
+    const t0 = performance.now();
+    await assert.rejects(
+      withRetry(new Endpoints(["http://a"]), "idempotent", { timeoutMs: 150, defaultTimeoutMs: 0 }, async () => {
+        throw new ConnectError("connect ECONNREFUSED", Code.Unavailable, undefined, undefined, Object.assign(new Error("x"), { code: "ECONNREFUSED" }));
+      }),
+      (e) => e instanceof DeadlineExceededError && /deadline of 150 ms exceeded; last error: cannot connect/.test(e.message),
+    );
+    assert.ok(performance.now() - t0 < 400);
   });
 });

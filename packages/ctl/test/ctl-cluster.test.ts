@@ -204,11 +204,12 @@ describe("ctl against a real cluster", () => {
 
   it("adds and removes a member, printing the new configuration", async () => {
     const n4 = await cluster.start("n4");
-    const add = await ctl([...addr, "--json", "members", "add", n4.address]);
+    // A reconfiguration (StopSign, state transfer to n4) can take a while on a loaded machine.
+    const add = await ctl([...addr, "--timeout", "30000", "--json", "members", "add", n4.address]);
     assert.equal(add.code, 0, add.stderr);
     const added = JSON.parse(add.stdout);
     assert.deepEqual(added.members.map((m: { name: string }) => m.name).sort(), ["n1", "n2", "n3", "n4"]);
-    const remove = await ctl([...addr, "members", "remove", "n4"]);
+    const remove = await ctl([...addr, "--timeout", "30000", "members", "remove", "n4"]);
     assert.equal(remove.code, 0, remove.stderr);
     assert.doesNotMatch(remove.stdout, / n4 /);
     assert.match(remove.stdout, /^configuration +\d+\n/);
