@@ -1,7 +1,8 @@
 // The one listener of a node: HTTP/2 cleartext (h2c, prior knowledge) for the Connect services and peers,
-// plus a minimal HTTP/1.1 answer on the same port (sniffed from the first bytes) so that curl and
-// Prometheus can read /health and /metrics. RPCs need HTTP/2.
+// and HTTP/1.1 on the same port (sniffed from the first bytes) so that curl and Prometheus read /health
+// and /metrics, and Connect unary calls work over HTTP/1.1 too. Streaming RPCs need HTTP/2.
 
+import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import type { AddressInfo } from "node:net";
@@ -44,6 +45,7 @@ export async function listenHttp2(host: string, port: number, endpoints: HttpEnd
       }
     },
   });
+  const h1 = http.createServer(handler);
   const h2 = http2.createServer({ maxSessionMemory: 256, settings: { maxConcurrentStreams: 65_536 } }, handler);
   const sockets = new Set<net.Socket>();
   const server = net.createServer({ pauseOnConnect: true }, (socket) => {
@@ -57,7 +59,10 @@ export async function listenHttp2(host: string, port: number, endpoints: HttpEnd
         socket.unshift(first);
         h2.emit("connection", socket);
       } else {
-        answerHttp1(socket, first, endpoints);
+        // The HTTP/1.1 parser reads from the socket's events: replay the sniffed bytes as one.
+        h1.emit("connection", socket);
+        socket.emit("data", first);
+        socket.resume();
       }
     });
     socket.resume();
@@ -82,20 +87,3 @@ export async function listenHttp2(host: string, port: number, endpoints: HttpEnd
   };
 }
 
-/** One HTTP/1.1 request on a fresh connection: GET /health or /metrics, then close. */
-function answerHttp1(socket: net.Socket, first: Buffer, endpoints: HttpEndpoints): void {
-  const requestLine = first.toString("latin1", 0, Math.min(first.length, 512)).split("\r\n")[0] ?? "";
-  const [method, target] = requestLine.split(" ");
-  const path = (target ?? "").split("?")[0];
-  let status = 404;
-  let type = "text/plain";
-  let body = "not found (RPCs need HTTP/2)\n";
-  if (method === "GET" && path === "/health") {
-    const [code, obj] = endpoints.health();
-    [status, type, body] = [code, "application/json", JSON.stringify(obj) + "\n"];
-  } else if (method === "GET" && path === "/metrics") {
-    [status, type, body] = [200, "text/plain; version=0.0.4", endpoints.metrics()];
-  }
-  const reason = status === 200 ? "OK" : status === 404 ? "Not Found" : "Service Unavailable";
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: ${type}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-}
