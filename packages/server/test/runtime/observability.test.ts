@@ -1,4 +1,4 @@
-// What operators watch: /health and /metrics (Prometheus text, plain HTTP/1.1 on the RPC port),
+// What operators watch: /health and /metrics (Prometheus text, HTTP/1.1 on the RPC port, like Connect unary),
 // Status, and WatchLeader (the current leader at once, then each change).
 
 import { test } from "node:test";
@@ -20,6 +20,9 @@ test("/health and /metrics answer plain HTTP/1.1 on the RPC port, with leader, i
     assert.match(metrics, /^omnimeta_commit_seconds_bucket\{le="\+Inf"\} [1-9]\d*$/m);
     assert.match(metrics, /^omnimeta_requests_total\{code="ok",method="put"\} 5$/m);
     assert.equal((await fetch(`${n.node.address}/nope`)).status, 404);
+    // Connect unary with JSON over HTTP/1.1, as curl does it.
+    const status = await fetch(`${n.node.address}/omnimeta.v1.ClusterService/Status`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    assert.equal(((await status.json()) as { state: string }).state, "NODE_STATE_ACTIVE");
   } finally {
     await cluster.close();
   }
