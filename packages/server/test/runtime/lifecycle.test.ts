@@ -106,3 +106,22 @@ describe("node lifecycle", () => {
     assert.ok(m.configuration?.members.some((x) => x.name === "n3" && Number(x.nodeId) === reborn.node.nodeId));
   });
 });
+
+test("removing the leader hands the cluster to the others, and the removed node says so and serves nothing", async () => {
+  const cluster = await new TestCluster(3).start();
+  try {
+    const leader = await cluster.settled();
+    const r = await eventually("remove", () => cluster.followers()[0]!.clients.cluster.removeMember({ nodeId: BigInt(leader.node.nodeId) }), 30_000);
+    assert.equal(r.configuration?.members.length, 2);
+    await leader.node.waitForState("removed", 20_000);
+    const others = cluster.nodes.filter((n) => n !== leader);
+    const put = await eventually("put", () => others[0]!.clients.metadata.put({ key: "after-remove", value: utf8("x"), requestId: "after-remove" }), 30_000);
+    assert.ok(put.revision > 0n);
+    const err = await leader.clients.metadata.get({ key: "after-remove" }).catch((e: unknown) => ConnectError.from(e));
+    assert.ok(err instanceof ConnectError && err.code === Code.Unavailable && /removed/.test(err.message));
+    const s = await leader.clients.cluster.status({});
+    assert.equal(s.state, NodeState.REMOVED);
+  } finally {
+    await cluster.close();
+  }
+});
