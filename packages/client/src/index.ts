@@ -1,4 +1,7 @@
 // @omnimeta/client: the typed client of omnimeta (endpoints, leader tracking, retries, sessions).
+//   const client = new OmnimetaClient({ endpoints: "http://127.0.0.1:7001" }); // learns the other members
+//   const { version } = await client.put("config/db", "pg://a", { ifAbsent: true });
+//   for await (const e of client.watch("config/", { prefix: true, signal })) console.log(e.kv?.key);
 export { OmnimetaClient } from "./client.ts";
 export type { ClientOptions, ListOptions, OperationOptions, ReadOptions, WatchOptions, WriteOptions } from "./client.ts";
 export {
