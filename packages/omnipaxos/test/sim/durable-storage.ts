@@ -36,6 +36,11 @@ export class DurableStorage<T, S> implements Storage<T, S> {
     return this.pending.length > 0;
   }
 
+  /** The live (volatile) view, for checkers: the node's current accepted round. */
+  liveAcceptedRound(): Ballot | undefined {
+    return this.volatile.getAcceptedRound();
+  }
+
   /** Durable state, for checkers (what a restart would see). */
   durableDecidedIdx(): number {
     return this.durable.getDecidedIdx();

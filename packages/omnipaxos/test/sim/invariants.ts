@@ -12,6 +12,7 @@ import type { Simulation } from "./simulator.ts";
 
 export function checkInvariants(sim: Simulation): void {
   if (sim.deferredViolation !== undefined) throw sim.deferredViolation;
+  checkRoundPrefixes(sim);
   for (const node of sim.nodes.values()) {
     const op = node.instance;
     if (op === undefined) continue;
@@ -27,6 +28,46 @@ export function checkInvariants(sim: Simulation): void {
       const st = op.getStatus();
       if (st.role === "leader") sim.leaders.observe(st.promise.configurationId, node.pid, st.promise);
     }
+  }
+}
+
+/**
+ * Within one round, every accepted log is a prefix of that round's leader's log: any two running nodes
+ * whose accepted round is the same ballot agree on every slot both hold. Only the undecided parts are
+ * compared (decided slots are covered by agreement), read from the harness's own storage objects.
+ */
+function checkRoundPrefixes(sim: Simulation): void {
+  const byRound = new Map<string, SimNode[]>();
+  for (const node of sim.nodes.values()) {
+    if (node.instance === undefined) continue;
+    const r = node.storage.liveAcceptedRound();
+    if (r === undefined || r.n === 0 && r.pid === 0) continue; // no round yet, or a configuration's entry round
+    const key = `${r.configurationId}/${r.n}/${r.priority}/${r.pid}`;
+    const group = byRound.get(key);
+    if (group === undefined) byRound.set(key, [node]);
+    else group.push(node);
+  }
+  for (const [round, group] of byRound) {
+    if (group.length < 2) continue;
+    let longest = group[0];
+    for (const n of group) if (n.storage.getLogLen() > longest.storage.getLogLen()) longest = n;
+    for (const n of group) {
+      if (n !== longest) comparePrefix(round, longest, n);
+    }
+  }
+}
+
+function comparePrefix(round: string, a: SimNode, b: SimNode): void {
+  const from = Math.max(Math.min(a.storage.getDecidedIdx(), b.storage.getDecidedIdx()), a.storage.getCompactedIdx(), b.storage.getCompactedIdx());
+  const to = b.storage.getLogLen();
+  if (from >= to) return;
+  const xs = a.storage.getEntries(from, to);
+  const ys = b.storage.getEntries(from, to);
+  for (let i = 0; i < ys.length; i++) {
+    const x = xs[i];
+    const y = ys[i];
+    const same = x.kind === "entry" ? y.kind === "entry" && x.entry === y.entry : y.kind === "stopsign" && x.stopSign.nextConfig.configurationId === y.stopSign.nextConfig.configurationId;
+    check(same, "round-prefix", () => `nodes ${a.pid} and ${b.pid} both accepted in round ${round} but differ at slot ${from + i}: ${JSON.stringify(x)} vs ${JSON.stringify(y)}`);
   }
 }
 

@@ -52,4 +52,10 @@ export const MUTANTS: Mutant[] = [
     expect: ["read-index"],
     patches: [{ file: "sequence-paxos/read-index.ts", find: "    if (r.acks.size < this.sp.quorum) return;", replace: "    if (r.acks.size < 1) return;" }],
   },
+  {
+    name: "sync-keeps-divergent-suffix",
+    bug: "a late Promise in the adopted round is synced from its own accepted index, keeping a longer divergent tail (the bug seed 1 found)",
+    expect: ["round-prefix", "agreement", "integrity", "validity"],
+    patches: [{ file: "sequence-paxos/leader.ts", find: "ls.maxPromiseRound) ? Math.min(p.acceptedIdx, ls.inheritedIdx)", replace: "ls.maxPromiseRound) ? Math.min(p.acceptedIdx, sp.acceptedIdx)" }],
+  },
 ];
