@@ -26,6 +26,8 @@ import { WatchHub } from "./watch-hub.ts";
 
 const MEMBERSHIP_META = "membership";
 const defaultTickMs = 50;
+/** How long close() waits for requests in flight before failing them. */
+const drainMs = 2000;
 
 export interface LeaderInfo {
   leaderId: number;
@@ -55,6 +57,8 @@ export class NodeRuntime {
   private readonly flushWaiters = new Set<() => void>();
   private lastLeader: LeaderInfo | undefined;
   closing = false;
+  /** Shutting down: new requests are refused while those in flight finish. */
+  draining = false;
   /** Set by startNode: stops the node after a fatal error. */
   onFatal: (e: unknown) => void = () => {};
 
@@ -191,7 +195,7 @@ export class NodeRuntime {
   }
 
   servingReplica(): Replica | string {
-    if (this.closing) return "node is shutting down";
+    if (this.closing || this.draining) return "node is shutting down";
     switch (this.state) {
       case "unprovisioned":
         return "node is not provisioned: run `ctl cluster provision` or start it with --join";
@@ -330,7 +334,13 @@ export class NodeRuntime {
 
   /** Stops serving: fails pending requests, commits what is staged, closes connections and the store. */
   async close(): Promise<void> {
-    if (this.closing) return;
+    if (this.closing || this.draining) return;
+    // Drain: refuse new requests, let those in flight (here and forwarded) finish for a bounded time.
+    this.draining = true;
+    const deadline = Date.now() + drainMs;
+    while (Date.now() < deadline && ((this.replica?.pendingCount ?? 0) > 0 || this.forwarder.inflight > 0)) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
     this.closing = true;
     clearInterval(this.tickTimer);
     try {

@@ -83,6 +83,11 @@ export class Replica {
     metrics.pendingReads.collect(() => [[undefined, this.reads.size + this.readyReads.length]]);
   }
 
+  /** Writes and linearizable reads waiting here. */
+  get pendingCount(): number {
+    return this.proposalCount + this.reads.size + this.readyReads.length;
+  }
+
   get appliedRevision(): number {
     return this.machine.appliedRevision;
   }
