@@ -65,7 +65,7 @@ async function verifyAll(through: number, consistency = ReadConsistency.LINEARIZ
   const kvs = new Map<string, string>();
   let pageToken = "";
   do {
-    const page = await m.list({ prefix: "", pageToken, consistency });
+    const page = await eventually("list a page", () => m.list({ prefix: "", pageToken, consistency }));
     for (const kv of page.kvs) kvs.set(kv.key, text(kv.value));
     pageToken = page.nextPageToken;
   } while (pageToken !== "");
@@ -97,7 +97,9 @@ test("the killed node restarts from its data dir and catches up", async () => {
   assert.ok(down >= 0, "a node is down after the previous test");
   await cluster.nodes[down]!.start();
   await cluster.waitForMembers(3);
-  await clientsFor(cluster.nodes[(down + 1) % 3]!.address).metadata.put({ key: "catchup/marker", value: utf8("m"), requestId: "catchup-marker" });
+  // Leadership may move once while the node rejoins (pending writes then fail UNAVAILABLE): retry with the same id.
+  await eventually("put the marker", () =>
+    clientsFor(cluster.nodes[(down + 1) % 3]!.address).metadata.put({ key: "catchup/marker", value: utf8("m"), requestId: "catchup-marker" }));
   acknowledged.set("catchup/marker", "m");
   await eventually("the restarted node applied the marker", async () => {
     const got = await clientsFor(cluster.nodes[down]!.address).metadata.get({ key: "catchup/marker", consistency: ReadConsistency.SERIALIZABLE });
@@ -115,6 +117,7 @@ test("a full-cluster SIGKILL and restart keeps every acknowledged key", async ()
   await Promise.all(cluster.nodes.map((n) => n.start()));
   await cluster.waitForMembers(3);
   for (let i = 0; i < 3; i++) await verifyAll(i);
-  const put = await clientsFor(cluster.nodes[0]!.address).metadata.put({ key: "after-restart", value: utf8("x"), requestId: "after-restart" });
+  const put = await eventually("a write after the restart", () =>
+    clientsFor(cluster.nodes[0]!.address).metadata.put({ key: "after-restart", value: utf8("x"), requestId: "after-restart" }));
   assert.ok(put.revision > 0n, "the put has a revision");
 });

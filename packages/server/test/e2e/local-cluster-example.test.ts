@@ -46,9 +46,9 @@ async function start(ports: number[]): Promise<{ child: ChildProcess; output: ()
         resolve();
       }
     });
-    child.once("exit", (code) => {
+    child.once("exit", (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`start.ts exited with ${code}:\n${out}`));
+      reject(new Error(`start.ts exited (code ${code}, signal ${signal}):\n${out}`));
     });
   });
   return { child, output: () => out };
