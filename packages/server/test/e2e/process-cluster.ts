@@ -51,6 +51,7 @@ export class ProcessCluster {
       await Promise.all(this.nodes.slice(1).map((n) => n.start()));
       await this.waitForMembers(count);
     }
+    await this.leaderIndex(); // every node agrees on one leader
   }
 
   /** Waits until every running node reports ACTIVE in a configuration with `count` members and a leader. */
