@@ -131,6 +131,15 @@ export class LeaderForwarder {
     return this.current.send(op, this.timeoutMs);
   }
 
+  /** The leader moved: stop using a stream to anyone else (answers in flight still arrive). */
+  leaderChanged(leaderAddress: string): void {
+    if (this.current && this.current.address !== leaderAddress) {
+      this.retired.add(this.current);
+      this.current.retire();
+      this.current = undefined;
+    }
+  }
+
   private onClosed(s: ForwardStream): void {
     this.retired.delete(s);
     if (this.current === s) this.current = undefined;

@@ -273,6 +273,7 @@ export class NodeRuntime {
         this.logger.info("leader", { leaderId: leader.leaderId, leaderName: leader.leaderName, ballot: leader.ballot });
       }
       this.lastLeader = leader;
+      this.forwarder.leaderChanged(leader.leaderAddress);
       for (const l of [...this.leaderListeners]) l(leader);
     }
   }
