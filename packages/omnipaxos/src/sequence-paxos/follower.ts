@@ -19,8 +19,12 @@ export interface FollowerFlags {
 export function handlePrepare<T, S>(sp: SequencePaxos<T, S>, msg: Prepare): void {
   const c = compareBallots(msg.n, sp.promise);
   if (c < 0) return rejectStale(sp, msg.from);
-  // c === 0 in the Accept phase: the leader lost our Accepted or needs to resync us (e.g. with its
-  // snapshot). Promise again; its AcceptSync then only extends our log (see handleAcceptSync).
+  if (c === 0 && sp.role === "follower" && sp.phase === "accept") {
+    // The leader lost our Accepted (its resend raced it): tell it where we are, stay in the Accept
+    // phase (going back to Prepare here made slow links thrash between the two phases).
+    sendAccepted(sp);
+    return;
+  }
   if (c > 0) {
     const unflushedFromIdx = sp.role === "leader" ? sp.acceptedIdx : undefined;
     if (sp.role === "leader") stepDown(sp);
@@ -51,7 +55,10 @@ export function stepDown<T, S>(sp: SequencePaxos<T, S>): void {
 }
 
 export function handleAcceptSync<T, S>(sp: SequencePaxos<T, S>, msg: AcceptSync<T, S>): void {
-  if (!ballotEquals(msg.n, sp.promise) || sp.phase !== "prepare" || sp.role !== "follower") {
+  // In the Accept phase of the same ballot an AcceptSync only extends our log (e.g. the leader's
+  // snapshot when we fell behind its compaction).
+  const extendOnly = sp.phase === "accept" && ballotEquals(sp.acceptedRound, msg.n);
+  if (!ballotEquals(msg.n, sp.promise) || (sp.phase !== "prepare" && !extendOnly) || sp.role !== "follower") {
     const c = compareBallots(msg.n, sp.promise);
     if (c > 0) sp.flags.prepareReqTo = msg.from;
     else if (c < 0) rejectStale(sp, msg.from);

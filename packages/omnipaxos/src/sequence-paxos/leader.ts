@@ -162,8 +162,14 @@ function updateDecided<T, S>(sp: SequencePaxos<T, S>): void {
 export function handleAccepted<T, S>(sp: SequencePaxos<T, S>, msg: Accepted): void {
   const ls = sp.leader;
   if (ls === undefined || sp.phase !== "accept" || !ballotEquals(msg.n, ls.n)) return;
-  const p = ls.progress.get(msg.from);
-  if (p === undefined) return;
+  let p = ls.progress.get(msg.from);
+  if (p === undefined) {
+    // Synced in our ballot but we dropped its progress (e.g. after a PrepareReq that crossed our
+    // AcceptSync): an Accepted of our ballot means its log is a prefix of ours up to acceptedIdx.
+    const at = Math.min(msg.acceptedIdx, sp.acceptedIdx);
+    p = { acked: true, acceptedIdx: at, nextIdx: at, acceptedIdxAtLastResend: at, decidedIdxSent: 0 };
+    ls.progress.set(msg.from, p);
+  }
   p.acked = true;
   if (msg.acceptedIdx > p.acceptedIdx) p.acceptedIdx = Math.min(msg.acceptedIdx, sp.acceptedIdx);
   if (p.nextIdx < p.acceptedIdx) p.nextIdx = p.acceptedIdx;
@@ -177,9 +183,12 @@ function sendFrom<T, S>(sp: SequencePaxos<T, S>, to: number, p: FollowerProgress
   const ls = sp.leader!;
   const from = p.acceptedIdx;
   if (from < sp.compactedIdx) {
-    // The follower needs the snapshot: restart its sync through Prepare/Promise/AcceptSync.
-    ls.progress.delete(to);
-    sendPrepare(sp, to);
+    // Behind our compaction: ship the snapshot and what follows (it extends the follower's log).
+    const sync = buildSync(sp, from, sp.acceptedIdx, true);
+    if (sync === undefined) return; // trimmed without a snapshot: cannot be synced
+    sp.send({ kind: "AcceptSync", from: sp.pid, to, configurationId: sp.config.configurationId, n: ls.n, sync, decidedIdx: sp.decidedIdx });
+    p.nextIdx = syncEnd(sync);
+    p.decidedIdxSent = sp.decidedIdx;
     return;
   }
   const end = Math.min(sp.acceptedIdx, from + limits.syncEntriesMax);
