@@ -154,6 +154,28 @@ export class ProcessCluster {
     await this.waitHealthy(timeoutMs);
   }
 
+  /**
+   * Brings back every node that is not a member any more (e.g. removed while another fault hit
+   * the re-add): it is wiped and joins again. Used after compound faults and before final reads.
+   */
+  async repairMembership(timeoutMs = 60_000): Promise<string[]> {
+    const repaired: string[] = [];
+    for (const node of this.nodes) {
+      if (node.state !== "running") continue;
+      const status = await this.status(node.name, 2000).catch(() => undefined);
+      if (status === undefined || status.state === NodeState.ACTIVE || status.state === NodeState.JOINING) continue;
+      const others = this.nodes.filter((n) => n !== node);
+      await this.kill(node.name);
+      rmSync(node.spec.dataDir, { recursive: true, force: true });
+      mkdirSync(node.spec.dataDir, { recursive: true });
+      node.nextStartArgs = ["--join", others.map((n) => n.address).join(",")];
+      await node.start();
+      repaired.push(node.name);
+    }
+    if (repaired.length > 0) await this.waitHealthy(timeoutMs);
+    return repaired;
+  }
+
   /** Stops every process (SIGKILL), closes proxies and clients; keepData leaves the run dir. */
   async close(options: { keepData?: boolean } = {}): Promise<void> {
     for (const client of this.clients.values()) client.close();

@@ -7,7 +7,8 @@ import type { ProcessCluster } from "../cluster/process-cluster.ts";
 import type { CutMode } from "../cluster/link-network.ts";
 import type { Prng } from "../util/prng.ts";
 
-export const NEMESIS_KINDS = ["kill", "pause", "partition", "member"] as const;
+/** compound: two of the others at once (e.g. a partition while the leader is killed, or a member change). */
+export const NEMESIS_KINDS = ["kill", "pause", "partition", "member", "compound"] as const;
 export type NemesisKind = (typeof NEMESIS_KINDS)[number];
 
 export interface FaultRecord {
@@ -70,6 +71,9 @@ export class Nemesis {
         break;
       case "member":
         await this.member(record);
+        break;
+      case "compound":
+        await this.compound(record, hold);
         break;
     }
     record.healedMs = Date.now() - this.startedAt;
@@ -147,6 +151,19 @@ export class Nemesis {
     record.detail = `remove ${victim}, wipe it, add it again (${how})`;
     this.log(`nemesis: ${record.detail}`);
     await this.cluster.removeAndReadd(victim, how, this.options.recoveryTimeoutMs);
+  }
+
+  private async compound(record: FaultRecord, hold: () => Promise<unknown>): Promise<void> {
+    const [a, b] = this.rng.shuffle(["kill", "pause", "partition", "member"] as const);
+    const parts: FaultRecord[] = [a, b].map((kind) => ({ kind, detail: "", startMs: record.startMs }));
+    const run = (kind: NemesisKind, part: FaultRecord) =>
+      kind === "kill" ? this.kill(part, hold) : kind === "pause" ? this.pause(part, hold) : kind === "partition" ? this.partition(part, hold) : this.member(part);
+    // A member change under another fault may not finish; the other fault is healed regardless.
+    await Promise.allSettled([run(a, parts[0]), run(b, parts[1])]);
+    record.detail = parts.map((p) => `${p.kind}: ${p.detail}`).join(" + ");
+    await this.healAll();
+    const repaired = await this.cluster.repairMembership(this.options.recoveryTimeoutMs).catch(() => []);
+    if (repaired.length > 0) record.detail += `; re-added ${repaired.join(",")}`;
   }
 
   /** Undoes whatever may still be in effect (used when a run stops or fails). */
