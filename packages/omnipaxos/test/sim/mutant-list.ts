@@ -6,7 +6,7 @@ export const MUTANTS: Mutant[] = [
   {
     name: "accept-lower-ballot",
     bug: "a follower appends AcceptDecide entries from a leader whose ballot is LOWER than its promise (Paxos phase-2 rule broken)",
-    expect: ["agreement", "integrity", "validity"],
+    expect: ["agreement", "integrity", "validity", "round-prefix"],
     patches: [{
       file: "sequence-paxos/follower.ts",
       find: "export function handleAcceptDecide<T, S>(sp: SequencePaxos<T, S>, msg: AcceptDecide<T>): void {\n  if (!ballotEquals(msg.n, sp.promise) ||",
@@ -16,19 +16,19 @@ export const MUTANTS: Mutant[] = [
   {
     name: "decide-without-quorum",
     bug: "the leader decides an index once one node fewer than a quorum accepted it",
-    expect: ["agreement", "integrity", "validity"],
+    expect: ["agreement", "integrity", "validity", "round-prefix"],
     patches: [{ file: "quorum.ts", find: "  return sorted[quorum - 1]!;", replace: "  return sorted[Math.max(0, quorum - 2)]!;" }],
   },
   {
     name: "promise-not-persisted",
     bug: "a node sends its Promise without writing the promised ballot to storage (lost on crash)",
-    expect: ["agreement", "integrity", "validity", "one-leader-per-ballot"],
+    expect: ["agreement", "integrity", "validity", "round-prefix", "one-leader-per-ballot"],
     patches: [{ file: "sequence-paxos/sequence-paxos.ts", find: "    this.storage.setPromise(n);", replace: "" }],
   },
   {
     name: "accepted-round-not-persisted",
     bug: "a follower acknowledges an AcceptSync without writing the accepted round to storage",
-    expect: ["agreement", "integrity", "validity"],
+    expect: ["agreement", "integrity", "validity", "round-prefix"],
     patches: [{ file: "sequence-paxos/sequence-paxos.ts", find: "    this.storage.setAcceptedRound(n);", replace: "" }],
   },
   {
