@@ -39,6 +39,11 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
+/** --help: the usage text is the message; print it and exit 0. */
+export class HelpRequested extends Error {
+  override name = "HelpRequested";
+}
+
 /** "host:port" -> ListenAddress. */
 export function parseHostPort(s: string, what: string): ListenAddress {
   const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(s.trim());
@@ -85,7 +90,8 @@ export function parsePeerRoute(s: string): [string, string] {
 }
 
 const usage = `usage: metad [--config FILE] --name NAME --data-dir DIR [--listen HOST:PORT] [--advertise URL]
-             [--join URL,...] [--peer-route ADDR=VIA ...] [--max-value-bytes N] [--tick-ms N]`;
+             [--join URL,...] [--peer-route ADDR=VIA ...] [--max-value-bytes N] [--tick-ms N] [--election-ticks N]
+Environment: OMNIMETA_LOG_LEVEL=debug|info|warn|error; OMNIMETA_UNSAFE=stale-reads,ack-before-fsync,no-dedup (testing only)`;
 
 interface FileConfig {
   name?: string;
@@ -126,7 +132,7 @@ export function parseCommandLine(argv: string[]): NodeOptions {
     throw new ConfigError(`${(e as Error).message}\n${usage}`);
   }
   const v = parsed.values;
-  if (v.help) throw new ConfigError(usage);
+  if (v.help) throw new HelpRequested(usage);
   const file: FileConfig = v.config !== undefined ? readConfigFile(v.config) : {};
   const name = v.name ?? file.name;
   const dataDir = v["data-dir"] ?? file.dataDir;

@@ -1,7 +1,7 @@
 // The metad binary: flags/config -> startNode; SIGTERM/SIGINT stop it gracefully. Startup errors are
 // one readable line on stderr (exit 2 for usage, 1 otherwise), never a stack trace.
 
-import { ConfigError, parseCommandLine } from "./config.ts";
+import { ConfigError, HelpRequested, parseCommandLine } from "./config.ts";
 import { startNode, type MetaNode } from "./node/meta-node.ts";
 
 async function main(): Promise<void> {
@@ -9,6 +9,10 @@ async function main(): Promise<void> {
   try {
     options = parseCommandLine(process.argv.slice(2));
   } catch (e) {
+    if (e instanceof HelpRequested) {
+      process.stdout.write(`${e.message}\n`);
+      process.exit(0);
+    }
     process.stderr.write(`metad: ${(e as Error).message}\n`);
     process.exit(e instanceof ConfigError ? 2 : 1);
   }
