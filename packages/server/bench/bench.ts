@@ -6,12 +6,19 @@
 import { readFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { ProcessCluster } from "../test/e2e/process-cluster.ts";
-import { clientsFor } from "../test/e2e/clients.ts";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { MetadataService } from "@omnimeta/proto";
 import { SessionClient } from "./session-client.ts";
 
 const CASE_MS = Number(process.env.BENCH_CASE_MS ?? 5000);
 const SESSIONS = 4;
 const value = new Uint8Array(100).fill(0x61);
+
+/** A Session on its own HTTP/2 connection, with no deadline (a stream lives as long as the case). */
+function session(address: string): SessionClient {
+  return new SessionClient(createClient(MetadataService, createGrpcTransport({ baseUrl: address })));
+}
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
@@ -29,6 +36,7 @@ function rssMb(pid: number | undefined): number {
 async function load(concurrency: number, op: (worker: number, seq: number) => Promise<unknown>, durationMs = CASE_MS) {
   const latencies: number[] = [];
   let errors = 0;
+  const errorKinds = new Map<string, number>();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const deadline = t0 + durationMs;
@@ -39,8 +47,10 @@ async function load(concurrency: number, op: (worker: number, seq: number) => Pr
         try {
           await op(w, seq);
           latencies.push(performance.now() - s);
-        } catch {
+        } catch (e) {
           errors++;
+          const kind = (e as Error).message.slice(0, 80);
+          errorKinds.set(kind, (errorKinds.get(kind) ?? 0) + 1);
         }
       }
     }),
@@ -55,8 +65,13 @@ async function load(concurrency: number, op: (worker: number, seq: number) => Pr
     p50Ms: ms(percentile(latencies, 50)),
     p99Ms: ms(percentile(latencies, 99)),
     loadgenCpuPct: Math.round(((cpu.user + cpu.system) / 1000 / wallMs) * 100),
+    ...(errors > 0 ? { errorKinds: Object.fromEntries(errorKinds) } : {}),
   };
 }
+
+/** BENCH_ONLY=substring runs only the load cases whose name contains it (RSS lines always print). */
+const only = process.env.BENCH_ONLY;
+const selected = (name: string): boolean => only === undefined || name.includes(only);
 
 function print(line: Record<string, unknown>): void {
   console.log(JSON.stringify(line));
@@ -68,27 +83,47 @@ async function main(): Promise<void> {
   process.once("SIGINT", cleanup);
   try {
     await cluster.startProvisioned(3);
-    const leader = await cluster.leaderIndex();
-    const leaderAddr = cluster.nodes[leader]!.address;
     print({ case: "rss-idle", rssMbPerNode: cluster.nodes.map((n) => rssMb(n.pid)) });
 
-    const sessions = Array.from({ length: SESSIONS }, () => new SessionClient(clientsFor(leaderAddr, 30_000).metadata));
+    // Sessions go straight to the leader (no forwarding hop); before each case they follow it if it moved.
+    let sessions: SessionClient[] = [];
+    let leaderAddr = "";
+    const toLeader = async (): Promise<number> => {
+      const leader = await cluster.leaderIndex();
+      if (cluster.nodes[leader]!.address !== leaderAddr || sessions.some((x) => x.broken)) {
+        for (const x of sessions) x.close();
+        leaderAddr = cluster.nodes[leader]!.address;
+        sessions = Array.from({ length: SESSIONS }, () => session(leaderAddr));
+      }
+      return leader;
+    };
     const run = randomUUID().slice(0, 8);
     const putOp = (prefix: string) => (w: number, seq: number) =>
       sessions[w % SESSIONS]!.put(`bench/${prefix}/${w}/${seq % 1000}`, value, `${run}-${prefix}-${w}-${seq}`);
 
-    print({ case: "put-sequential", valueBytes: 100, ...(await load(1, putOp("seq"))) });
-    for (const c of [16, 64, 256]) print({ case: `put-concurrency-${c}`, valueBytes: 100, ...(await load(c, putOp(`c${c}`))) });
+    if (selected("put-sequential")) {
+      await toLeader();
+      print({ case: "put-sequential", valueBytes: 100, ...(await load(1, putOp("seq"))) });
+    }
+    for (const c of [16, 64, 256]) {
+      if (!selected(`put-concurrency-${c}`)) continue;
+      await toLeader();
+      print({ case: `put-concurrency-${c}`, valueBytes: 100, ...(await load(c, putOp(`c${c}`))) });
+    }
     // Reads hit keys that exist (a NOT_FOUND would count as an error).
     const readKeys = 256;
+    await toLeader();
     await Promise.all(Array.from({ length: readKeys }, (_, i) => sessions[i % SESSIONS]!.put(`bench/read/${i}`, value, `${run}-read-${i}`)));
     for (const c of [16, 64]) {
+      if (!selected(`get-linearizable-concurrency-${c}`)) continue;
+      await toLeader();
       print({ case: `get-linearizable-concurrency-${c}`, ...(await load(c, (w, seq) => sessions[w % SESSIONS]!.get(`bench/read/${(w * 31 + seq) % readKeys}`))) });
     }
     print({ case: "rss-loaded", rssMbPerNode: cluster.nodes.map((n) => rssMb(n.pid)) });
-    for (const s of sessions) s.close();
+    const leader = await toLeader();
+    for (const x of sessions) x.close();
 
-    print({ case: "leader-kill-write-gap", ...(await leaderKillGap(cluster, leader, run)) });
+    if (selected("leader-kill-write-gap")) print({ case: "leader-kill-write-gap", ...(await leaderKillGap(cluster, leader, run)) });
   } finally {
     await cluster.close();
   }
@@ -102,7 +137,7 @@ async function main(): Promise<void> {
  */
 async function leaderKillGap(cluster: ProcessCluster, leader: number, run: string) {
   const followers = [0, 1, 2].filter((i) => i !== leader).map((i) => cluster.nodes[i]!.address);
-  let sessions = followers.map((a) => new SessionClient(clientsFor(a, 5000).metadata));
+  let sessions = followers.map((a) => session(a));
   const acks: number[] = [];
   const acksOfWritesSentAfterKill: number[] = [];
   let killAt = 0;
@@ -113,7 +148,7 @@ async function leaderKillGap(cluster: ProcessCluster, leader: number, run: strin
     Array.from({ length: 16 }, async (_, w) => {
       for (let seq = 0; performance.now() - t0 < durationMs; seq++) {
         const i = (w + seq) % sessions.length;
-        if (sessions[i]!.broken) sessions[i] = new SessionClient(clientsFor(followers[i]!, 5000).metadata);
+        if (sessions[i]!.broken) sessions[i] = session(followers[i]!);
         try {
           const sentAfterKill = killAt !== 0;
           await sessions[i]!.put(`bench/kill/${w}/${seq % 100}`, value, `${run}-kill-${w}-${seq}`);

@@ -46,7 +46,7 @@ export class SessionClient {
         const p = this.pending.get(res.id);
         if (!p) continue;
         this.pending.delete(res.id);
-        if (res.result.case === "error") p.reject(new SessionError(res.result.value.code, res.result.value.message));
+        if (res.result.case === "error") p.reject(new SessionError(res.result.value.code, `[code ${res.result.value.code}] ${res.result.value.message}`));
         else p.resolve(res);
       }
       this.failure = new Error("session stream ended");
