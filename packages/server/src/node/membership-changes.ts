@@ -36,13 +36,13 @@ export class MembershipChanges {
 
   private async doProvision(): Promise<{ alreadyProvisioned: boolean; clusterId: string }> {
     const rt = this.rt;
-    if (rt.state !== "unprovisioned" || rt.clusterId !== "") return { alreadyProvisioned: true, clusterId: rt.clusterId };
+    if (rt.replica || rt.clusterId !== "") return { alreadyProvisioned: true, clusterId: rt.clusterId };
     // A node told to join peers never founds a second cluster next to theirs.
     for (const target of rt.options.join ?? []) {
       const id = await this.identify(target).catch(() => undefined);
       if (id && id.clusterId !== "") return { alreadyProvisioned: true, clusterId: id.clusterId };
     }
-    if (rt.state !== "unprovisioned") return { alreadyProvisioned: true, clusterId: rt.clusterId };
+    if (rt.replica) return { alreadyProvisioned: true, clusterId: rt.clusterId };
     const membership: Membership = {
       clusterId: randomUUID(),
       nextNodeId: 2,
@@ -76,14 +76,14 @@ export class MembershipChanges {
     let failures = 0;
     let lastError = "";
     rt.setState("joining", "asking a member to be added");
-    while (rt.state === "joining" && !rt.closing) {
+    while (!rt.replica && !rt.closing) {
       const target = targets[failures % targets.length]!;
       try {
         const resp = await rt.clients.get(target).peer.join(
           { clusterId: rt.clusterId, name: rt.options.name, address: rt.address, storageId: rt.store.identity.storageId },
           { timeoutMs: reconfigureTimeoutMs + 5000 },
         );
-        if (rt.state !== "joining" || rt.closing) return;
+        if (rt.replica || rt.closing) return; // admitted meanwhile (AddMember), or stopping
         this.installJoined(Number(resp.nodeId), resp.configurationMetadata);
         rt.logger.info("joined", { nodeId: Number(resp.nodeId), clusterId: resp.clusterId, via: target });
         return;
@@ -115,9 +115,9 @@ export class MembershipChanges {
     if (storageId !== rt.store.identity.storageId) {
       throw new OpError(Code.FailedPrecondition, `this node's storage id is ${rt.store.identity.storageId}, not ${storageId}`);
     }
-    if (rt.state === "active" && rt.clusterId === clusterId && rt.nodeId === nodeId) return;
-    if (rt.state !== "unprovisioned" && rt.state !== "joining") {
-      throw new OpError(Code.FailedPrecondition, `this node is ${rt.state} in cluster ${rt.clusterId || "(none)"}`);
+    if (rt.replica) {
+      if (rt.clusterId === clusterId && rt.nodeId === nodeId) return; // already installed (joined or admitted)
+      throw new OpError(Code.FailedPrecondition, `this node is ${rt.state} in cluster ${rt.clusterId || "(none)"} as node ${rt.nodeId}`);
     }
     this.installJoined(nodeId, metadata);
     rt.logger.info("admitted", { nodeId, clusterId });

@@ -125,3 +125,23 @@ test("removing the leader hands the cluster to the others, and the removed node 
     await cluster.close();
   }
 });
+
+test("a node that joins by itself while an operator also adds it is installed once, under one node id", async () => {
+  const cluster = await new TestCluster(1).start();
+  try {
+    const seed = cluster.nodes[0]!;
+    const joiner = await startNode({ ...cluster.options(0, [seed.node.address]), name: "twice", listen: { host: "127.0.0.1", port: 0 }, dataDir: `${seed.dataDir}-twice` });
+    try {
+      const added = await eventually("add", () => seed.clients.cluster.addMember({ address: joiner.address }), 30_000);
+      await joiner.waitForState("active", 30_000);
+      const members = (await seed.clients.cluster.listMembers({})).configuration!.members.filter((m) => m.name === "twice");
+      assert.equal(members.length, 1);
+      assert.equal(Number(members[0]!.nodeId), joiner.nodeId);
+      assert.ok(added.configuration!.members.some((m) => m.name === "twice"));
+    } finally {
+      await joiner.close();
+    }
+  } finally {
+    await cluster.close();
+  }
+});
