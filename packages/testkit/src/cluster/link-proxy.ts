@@ -6,11 +6,20 @@ import * as net from "node:net";
 /** pass: forward. blackhole: hold all bytes (both ways) until healed. reset: RST every connection. */
 export type LinkMode = "pass" | "blackhole" | "reset";
 
+/** One direction of a proxied connection: bytes held while cut, and chunks waiting out a latency. */
+interface Held {
+  from: net.Socket;
+  to: net.Socket;
+  chunks: Buffer[];
+  delayedCount: number;
+  nextAtMs: number;
+}
+
 /** One proxied connection: the dialling side (client) and the dialled side (upstream). */
 interface Pipe {
   client: net.Socket;
   upstream: net.Socket;
-  held: { from: net.Socket; to: net.Socket; chunks: Buffer[] }[];
+  held: Held[];
 }
 
 export class LinkProxy {
@@ -45,6 +54,13 @@ export class LinkProxy {
 
   get openConnectionCount(): number {
     return this.pipes.size;
+  }
+
+  /** Chunks waiting out a latency right now, over all connections. */
+  get delayedChunkCount(): number {
+    let count = 0;
+    for (const pipe of this.pipes) for (const held of pipe.held) count += held.delayedCount;
+    return count;
   }
 
   setMode(mode: LinkMode): void {
@@ -83,32 +99,43 @@ export class LinkProxy {
   }
 
   private pump(pipe: Pipe, from: net.Socket, to: net.Socket): void {
-    const held = { from, to, chunks: [] as Buffer[] };
+    const held: Held = { from, to, chunks: [], delayedCount: 0, nextAtMs: 0 };
     pipe.held.push(held);
-    let nextAt = 0;
     from.on("data", (chunk: Buffer) => {
       if (this.mode !== "pass" || held.chunks.length > 0) {
         held.chunks.push(chunk);
         from.pause();
         return;
       }
-      if (this.latencyMs === 0) {
-        if (!to.write(chunk)) {
-          from.pause();
-          to.once("drain", () => this.mode === "pass" && held.chunks.length === 0 && from.resume());
-        }
-        return;
-      }
-      nextAt = Math.max(Date.now() + this.latencyMs, nextAt);
-      setTimeout(() => to.destroyed || to.write(chunk), nextAt - Date.now()).unref();
+      this.send(held, chunk);
     });
   }
 
-  /** Flushes held bytes in order and lets data flow again. */
+  /**
+   * Writes one chunk, after the link's latency. Chunks still waiting out an earlier latency keep
+   * their place: a later chunk never overtakes them, even once the latency is gone.
+   */
+  private send(held: Held, chunk: Buffer): void {
+    const { from, to } = held;
+    if (this.latencyMs === 0 && held.delayedCount === 0) {
+      if (!to.write(chunk)) {
+        from.pause();
+        to.once("drain", () => this.mode === "pass" && held.chunks.length === 0 && from.resume());
+      }
+      return;
+    }
+    held.nextAtMs = Math.max(Date.now() + this.latencyMs, held.nextAtMs);
+    held.delayedCount++;
+    setTimeout(() => {
+      held.delayedCount--;
+      if (!to.destroyed) to.write(chunk);
+    }, held.nextAtMs - Date.now()).unref();
+  }
+
+  /** Sends held bytes in order and lets data flow again. */
   private release(pipe: Pipe): void {
     for (const held of pipe.held) {
-      const chunks = held.chunks.splice(0);
-      for (const chunk of chunks) if (!held.to.destroyed) held.to.write(chunk);
+      for (const chunk of held.chunks.splice(0)) this.send(held, chunk);
       if (!held.from.destroyed) held.from.resume();
     }
   }

@@ -109,6 +109,26 @@ test("latency delays every chunk on the link", async (t) => {
   s.destroy();
 });
 
+test("removing latency never lets a later chunk overtake one still delayed", async (t) => {
+  const echo = await echoServer();
+  const proxy = await LinkProxy.start("a->b", echo.port);
+  t.after(async () => {
+    await proxy.close();
+    await echo.close();
+  });
+  const s = await connect(proxy.port);
+  let received = "";
+  s.on("data", (b) => (received += b.toString()));
+  proxy.setLatency(150);
+  s.write("first,");
+  while (proxy.delayedChunkCount === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+  proxy.setLatency(0);
+  s.write("second");
+  while (received.length < "first,second".length) await once(s, "data");
+  assert.equal(received, "first,second");
+  s.destroy();
+});
+
 test("link faults map onto the directed proxies: one-way cut, isolate, split and bridge", async (t) => {
   const echo = await echoServer();
   const net3 = await LinkNetwork.start(new Map([["n1", echo.port], ["n2", echo.port], ["n3", echo.port]]));
