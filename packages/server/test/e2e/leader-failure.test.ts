@@ -75,6 +75,7 @@ async function verifyAll(through: number, consistency = ReadConsistency.LINEARIZ
 test("after SIGKILL of the leader a new leader is elected, writes resume and no acknowledged write is lost", async () => {
   const oldLeader = await cluster.leaderIndex();
   const survivors = [0, 1, 2].filter((i) => i !== oldLeader);
+  const first = await clientsFor(cluster.nodes[survivors[0]!]!.address).metadata.put({ key: "dedup/across", value: utf8("once"), requestId: "dedup-across" });
   const { resumedMs, failures } = await withWriter("kill1", survivors, async (w) => {
     await eventually("some writes acknowledged", async () => assert.ok(acknowledged.size >= 20, `${acknowledged.size} acknowledged`));
     const killedAt = Date.now();
@@ -89,6 +90,13 @@ test("after SIGKILL of the leader a new leader is elected, writes resume and no 
   assert.ok(resumedMs < 15_000, `writes resumed after ${resumedMs} ms`);
   await verifyAll(survivors[0]!);
   await verifyAll(survivors[1]!);
+  // The same request id retried at the new leader gets the first answer and is not applied again.
+  const retry = await eventually("retry at the new leader", () =>
+    clientsFor(cluster.nodes[survivors[1]!]!.address).metadata.put({ key: "dedup/across", value: utf8("once"), requestId: "dedup-across" }));
+  assert.equal(retry.revision, first.revision);
+  assert.equal(retry.version, 1n);
+  assert.equal((await clientsFor(cluster.nodes[newLeader]!.address).metadata.get({ key: "dedup/across" })).kv?.version, 1n);
+  acknowledged.set("dedup/across", "once");
   assert.ok(failures < 1000, `${failures} failed writes`);
 });
 
