@@ -57,8 +57,8 @@ export class MembershipChanges {
     return { alreadyProvisioned: false, clusterId: membership.clusterId };
   }
 
-  identify(address: string): Promise<IdentifyResponse> {
-    return this.rt.clients.get(address).peer.identify({}, { timeoutMs: 3000 });
+  identify(address: string, timeoutMs = 3000): Promise<IdentifyResponse> {
+    return this.rt.clients.get(address).peer.identify({}, { timeoutMs });
   }
 
   identity(): Omit<IdentifyResponse, "$typeName"> {

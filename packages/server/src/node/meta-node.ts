@@ -44,6 +44,13 @@ export async function startNode(options: NodeOptions): Promise<MetaNode> {
   const { store, stateMachine } = openNodeStore({ dataDir: options.dataDir, name: options.name });
   const rt = new NodeRuntime(options, store, stateMachine, limits, unsafe, logger);
   const changes = new MembershipChanges(rt);
+  try {
+    await refuseForeignCluster(rt, changes);
+  } catch (e) {
+    rt.clients.close();
+    store.close();
+    throw e;
+  }
   let server: BoundServer;
   try {
     server = await listenHttp2(options.listen.host, options.listen.port, {
@@ -121,6 +128,22 @@ export async function startNode(options: NodeOptions): Promise<MetaNode> {
       }),
     close: () => close(),
   };
+}
+
+/**
+ * A data dir that belongs to one cluster, started with --join peers of another, refuses to start.
+ * Unreachable peers prove nothing (a whole cluster may be restarting), so only an answer counts.
+ */
+async function refuseForeignCluster(rt: NodeRuntime, changes: MembershipChanges): Promise<void> {
+  const mine = rt.store.identity.clusterId;
+  const targets = rt.options.join ?? [];
+  if (!mine || targets.length === 0) return;
+  const answers = await Promise.all(targets.map((t) => changes.identify(t, 1000).then((id) => [t, id.clusterId] as const, () => undefined)));
+  for (const a of answers) {
+    if (a && a[1] !== "" && a[1] !== mine) {
+      throw new Error(`data dir ${rt.options.dataDir} belongs to cluster ${mine}, but --join peer ${a[0]} is in cluster ${a[1]}; use another data dir`);
+    }
+  }
 }
 
 function hostForUrl(host: string): string {

@@ -145,3 +145,20 @@ test("a node that joins by itself while an operator also adds it is installed on
     await cluster.close();
   }
 });
+
+test("a data dir of one cluster started with --join peers of another cluster refuses to start, in one line", async () => {
+  const a = await new TestCluster(1).start();
+  const b = await new TestCluster(1).start();
+  try {
+    const bNode = b.nodes[0]!;
+    await b.stop(bNode);
+    await assert.rejects(startNode({ ...b.options(0, [a.nodes[0]!.node.address]), listen: { host: "127.0.0.1", port: 0 } }), (e: Error) => {
+      assert.match(e.message, /belongs to cluster .* but --join peer .* is in cluster/);
+      assert.ok(!e.message.includes("\n"));
+      return true;
+    });
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
