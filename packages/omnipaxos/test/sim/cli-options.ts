@@ -62,10 +62,11 @@ export function parseCli(argv: string[]): CliOptions {
 }
 
 /** The one-line command that replays a single seed. */
-export function replayCommand(seed: number, steps: number, nodes: number | undefined, scenario: PartialConnectivityCase | undefined): string {
+export function replayCommand(seed: number, steps: number, nodes: number | undefined, scenario: PartialConnectivityCase | undefined, coreDir?: string): string {
   let cmd = `npm run sim -- --seed ${seed} --steps ${steps}`;
   if (nodes !== undefined) cmd += ` --nodes ${nodes}`;
   if (scenario !== undefined) cmd += ` --scenario ${scenario}`;
+  if (coreDir !== undefined) cmd += ` --core ${coreDir}`;
   return `${cmd} --verbose`;
 }
 

@@ -53,7 +53,7 @@ async function main(): Promise<number> {
       if (failures.length < 20) failures.push(seed);
       const f = r.failure!;
       console.log(`FAIL seed ${seed} (${r.nodeCount} nodes, ${f.phase} phase, tick ${f.tick}) ${f.invariant}: ${f.message.split("\n").slice(0, 6).join("\n    ")}`);
-      console.log(`  reproduce: ${replayCommand(seed, cli.steps, cli.nodes, cli.scenario)}`);
+      console.log(`  reproduce: ${replayCommand(seed, cli.steps, cli.nodes, cli.scenario, cli.coreDir)}`);
     }
   }
   const elapsedMs = Math.round(performance.now() - started);
