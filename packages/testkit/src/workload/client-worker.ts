@@ -70,6 +70,8 @@ export class ClientWorker {
     const requestId = `${this.options.runId}-${this.process}-${opId}`;
     const deadline = Date.now() + this.options.opTimeoutMs;
     let last: Attempt = { type: "info", error: "no attempt made" };
+    // An op none of whose attempts reached a server definitely had no effect.
+    let reachedServer = false;
     while (Date.now() < deadline) {
       const nodes = this.nodes();
       const target = nodes[this.nodeIdx % nodes.length];
@@ -78,9 +80,11 @@ export class ClientWorker {
         last = await this.resend(target, input, requestId, last);
       }
       if (last.type !== "info") break;
+      if (!last.neverSent) reachedServer = true;
       this.nodeIdx++;
       await sleep(20 + this.rng.int(80));
     }
+    if (last.type === "info" && !reachedServer) last = { type: "fail", error: `never sent: ${last.error}` };
     if (last.type === "ok" || last.type === "fail") this.observe(input, last.output);
     this.recorder.complete(this.process, opId, last.type, last.type === "info" ? undefined : last.output, last.type === "ok" ? undefined : last.error);
   }

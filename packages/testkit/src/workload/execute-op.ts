@@ -18,7 +18,12 @@ import type { SessionMux, SessionOp } from "./session-mux.ts";
 export type Attempt =
   | { type: "ok"; output: OpOutput }
   | { type: "fail"; output?: OpOutput; error: string }
-  | { type: "info"; error: string };
+  | { type: "info"; error: string; neverSent?: boolean };
+
+/** The node refused the connection: this attempt never reached a server, so it had no effect. */
+function neverSent(message: string): boolean {
+  return message.includes("ECONNREFUSED");
+}
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -45,7 +50,7 @@ export function classifyError(input: OpInput, code: Code, message: string, detai
     return { type: "fail", output: { kind: "preconditionFailed", exists: detail.exists, version: Number(detail.currentVersion) }, error };
   }
   if (DEFINITE_FAILURES.has(code)) return { type: "fail", error };
-  return { type: "info", error };
+  return neverSent(message) ? { type: "info", error, neverSent: true } : { type: "info", error };
 }
 
 /** Runs `input` on one node; with `session`, as a request on that node's shared Session stream. */
@@ -54,7 +59,10 @@ export async function executeOp(client: NodeClient, input: OpInput, requestId: s
     if (session !== undefined) return await viaSession(session, input, requestId, timeoutMs);
     return { type: "ok", output: await viaUnary(client, input, requestId, timeoutMs) };
   } catch (e) {
-    if (!(e instanceof ConnectError) && session !== undefined) return { type: "info", error: (e as Error).message };
+    if (!(e instanceof ConnectError) && session !== undefined) {
+      const message = (e as Error).message;
+      return neverSent(message) ? { type: "info", error: message, neverSent: true } : { type: "info", error: message };
+    }
     const err = ConnectError.from(e);
     return classifyError(input, err.code, err.rawMessage, err.findDetails(PreconditionFailureSchema)[0]);
   }

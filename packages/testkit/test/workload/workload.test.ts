@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { checkEvents } from "../../src/linearizability/check.ts";
 import { parseJsonl } from "../../src/linearizability/history.ts";
 import { NodeClient } from "../../src/cluster/node-client.ts";
+import { freePort } from "../../src/cluster/free-port.ts";
 import { Prng } from "../../src/util/prng.ts";
 import { ClientWorker } from "../../src/workload/client-worker.ts";
 import { HistoryRecorder } from "../../src/workload/history-recorder.ts";
@@ -50,4 +51,23 @@ test("dropping request-id de-duplication is caught", async () => {
 test("stale reads are caught", async () => {
   const { result } = await runWorkload({ ambiguousRate: 0, staleReads: true, noDedup: false }, 150);
   assert.equal(result.valid, false);
+});
+
+test("a write that never reached a server (connection refused on every attempt) is a definite failure, not indeterminate", async () => {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "omnimeta-workload-"));
+  const client = new NodeClient(`http://127.0.0.1:${port}`);
+  const recorder = new HistoryRecorder(join(dir, "history.jsonl"));
+  try {
+    const options = { keys: ["k0"], opTimeoutMs: 300, attemptTimeoutMs: 100, thinkMs: 0, duplicateRate: 0, runId: "t" };
+    const worker = new ClientWorker(0, () => [{ client }], recorder, new Prng(1), options);
+    await worker.runOp({ f: "put", key: "k0", value: "x", pre: { kind: "none" } });
+    const done = recorder.events[1];
+    if (done.type !== "fail") assert.fail(`expected a fail, got ${JSON.stringify(done)}`);
+    assert.match(done.error ?? "", /never sent: .*ECONNREFUSED/);
+  } finally {
+    client.close();
+    await recorder.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
