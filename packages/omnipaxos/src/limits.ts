@@ -11,6 +11,8 @@ export const limits = {
   pendingProposalsMax: 100_000,
   /** Proposals in one ProposalForward message. */
   forwardEntriesMax: 10_000,
+  /** Forwarded batches a leader holds per forwarder while an earlier one is missing (reordering). */
+  forwardEarlyBatchesMax: 64,
   /** Entries in one sync payload (AcceptSync/Promise/CatchUp); larger syncs continue in later rounds. */
   syncEntriesMax: 50_000,
   /** Outstanding read-index requests at one node. */

@@ -7,6 +7,7 @@ import { limits } from "../limits.ts";
 import type { StoredEntry } from "../log-entry.ts";
 import type { ProposalForward } from "../messages.ts";
 import { appendAsLeader, configurationClosed } from "./leader.ts";
+import type { ForwardSessionAtLeader } from "./leader-state.ts";
 import type { SequencePaxos } from "./sequence-paxos.ts";
 
 /** A follower forwarded proposals: append them once (per-forwarder sequence numbers) and ack. */
@@ -16,25 +17,46 @@ export function handleProposalForward<T, S>(sp: SequencePaxos<T, S>, msg: Propos
   let s = ls.forwardSessions.get(msg.from);
   if (s !== undefined && msg.incarnation < s.incarnation) return; // from before the forwarder restarted
   if (s === undefined || msg.incarnation > s.incarnation) {
-    s = { incarnation: msg.incarnation, nextSeq: 0, acks: [] };
+    s = { incarnation: msg.incarnation, nextSeq: 0, acks: [], early: new Map() };
     ls.forwardSessions.set(msg.from, s);
   }
   s.acks = s.acks.filter((a) => a.seq + a.count > msg.ackedSeq);
-  if (msg.seq < s.nextSeq) {
-    const end = msg.seq + msg.entries.length;
-    for (const a of s.acks) if (a.seq < end && a.seq + a.count > msg.seq) sendAck(sp, msg.from, a.seq, a.count, a.idx, a.rejected);
-    return;
+  let m: ProposalForward<T> | undefined = msg;
+  while (m !== undefined) {
+    m = placeForwarded(sp, s, m);
+    if (m === undefined) m = takeEarly(s);
   }
-  if (msg.seq > s.nextSeq) return; // a gap: wait for the missing batch
+}
+
+/** Batches that arrived ahead of a missing one (reordering), applied once the gap fills. */
+function takeEarly<T>(s: ForwardSessionAtLeader): ProposalForward<T> | undefined {
+  const m = s.early.get(s.nextSeq) as ProposalForward<T> | undefined;
+  if (m !== undefined) s.early.delete(s.nextSeq);
+  return m;
+}
+
+/** Places one forwarded batch (or the part of it beyond what was already placed); returns nothing. */
+function placeForwarded<T, S>(sp: SequencePaxos<T, S>, s: ForwardSessionAtLeader, msg: ProposalForward<T>): undefined {
+  const end = msg.seq + msg.entries.length;
+  if (msg.seq < s.nextSeq) {
+    // Already placed (at least in part): acknowledge again, then place the rest, if any.
+    for (const a of s.acks) if (a.seq < end && a.seq + a.count > msg.seq) sendAck(sp, msg.from, a.seq, a.count, a.idx, a.rejected);
+    if (end <= s.nextSeq) return undefined;
+    msg = { ...msg, seq: s.nextSeq, entries: msg.entries.slice(s.nextSeq - msg.seq) };
+  }
+  if (msg.seq > s.nextSeq) {
+    if (s.early.size < limits.forwardEarlyBatchesMax) s.early.set(msg.seq, msg);
+    return undefined; // a gap: wait for the missing batch (or the forwarder's resend)
+  }
   if (msg.dedupeFromIdx !== undefined) {
-    if (!isEstablished(sp)) return; // not yet safe to look: the forwarder resends
+    if (!isEstablished(sp)) return undefined; // not yet safe to look: the forwarder resends
     const results = placeOnce(sp, msg.entries, msg.dedupeFromIdx);
     for (let i = 0; i < results.length; i++) {
       const r = results[i]!;
       recordAck(sp, s, msg.from, msg.seq + i, 1, r.idx, r.rejected);
     }
-    s.nextSeq = msg.seq + msg.entries.length;
-    return;
+    s.nextSeq = end;
+    return undefined;
   }
   let placed = 0;
   let firstIdx = -1;
@@ -48,12 +70,13 @@ export function handleProposalForward<T, S>(sp: SequencePaxos<T, S>, msg: Propos
   if (placed > 0) recordAck(sp, s, msg.from, msg.seq, placed, firstIdx, false);
   const rest = msg.entries.length - placed;
   if (rest > 0) recordAck(sp, s, msg.from, msg.seq + placed, rest, -1, "reconfigured");
-  s.nextSeq = msg.seq + msg.entries.length;
+  s.nextSeq = end;
+  return undefined;
 }
 
 type Rejection = false | "reconfigured" | "unverifiable";
 
-function recordAck<T, S>(sp: SequencePaxos<T, S>, s: { acks: { seq: number; count: number; idx: number; rejected: Rejection }[] }, to: number, seq: number, count: number, idx: number, rejected: Rejection): void {
+function recordAck<T, S>(sp: SequencePaxos<T, S>, s: ForwardSessionAtLeader, to: number, seq: number, count: number, idx: number, rejected: Rejection): void {
   assert(s.acks.length < limits.pendingProposalsMax, () => `too many unconfirmed forwarding acks for node ${to}`);
   s.acks.push({ seq, count, idx, rejected });
   sendAck(sp, to, seq, count, idx, rejected);

@@ -29,6 +29,8 @@ export interface FollowerProgress {
 export interface ForwardSessionAtLeader {
   incarnation: number;
   nextSeq: number;
+  /** Batches that arrived before a missing earlier one (bounded by limits.forwardEarlyBatchesMax). */
+  early: Map<number, unknown>;
   /** Acks not yet known to have arrived (pruned by the forwarder's ackedSeq). */
   acks: { seq: number; count: number; idx: number; rejected: false | "reconfigured" | "unverifiable" }[];
 }
