@@ -105,12 +105,14 @@ export class Replica {
   handleMessages(messages: readonly CoreMessage[]): void {
     if (this.stopped) return;
     for (const m of messages) this.core.handleIncoming(m);
+    this.acceptPhase = undefined;
     this.input();
   }
 
   tick(): void {
     if (this.stopped) return;
     this.core.tick();
+    this.acceptPhase = undefined;
     this.input();
   }
 
@@ -183,9 +185,15 @@ export class Replica {
     return p;
   }
 
+  /** Cached between inputs that can change the phase (peer messages, ticks); reads are many per turn. */
+  private acceptPhase: boolean | undefined;
+
   private inAcceptPhase(): boolean {
-    const s = this.core.getStatus();
-    return s.role === "leader" && s.phase === "accept";
+    if (this.acceptPhase === undefined) {
+      const s = this.core.getStatus();
+      this.acceptPhase = s.role === "leader" && s.phase === "accept";
+    }
+    return this.acceptPhase;
   }
 
   /** Starts the reads held while the leader was preparing. */
@@ -238,6 +246,7 @@ export class Replica {
     let events: WatchEvent[];
     try {
       outgoing = this.core.takeOutgoingMessages();
+      this.acceptPhase = undefined;
       results = this.applyDecided();
       events = this.machine.takeEvents();
       if (this.unsafe.ackBeforeFsync) this.scheduleLazyCommit();
