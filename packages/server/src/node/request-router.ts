@@ -1,6 +1,8 @@
 // Any node serves any request: validates it, then serves it here (leader, or a serializable read),
 // forwards it to the leader over the forwarding Session, or answers UNAVAILABLE with a leader hint.
 // Unary handlers and Session streams both go through execute().
+// Choices: Get/GetVersion of a missing key and Delete of a missing key are NOT_FOUND; a write without a
+// request id gets one here (so even a naive client's retry through a leader change is applied once).
 
 import { Code } from "@connectrpc/connect";
 import { randomUUID } from "node:crypto";
