@@ -2,7 +2,8 @@
 // forwards it to the leader over the forwarding Session, or answers UNAVAILABLE with a leader hint.
 // Unary handlers and Session streams both go through execute().
 // Choices: Get/GetVersion of a missing key and Delete of a missing key are NOT_FOUND; a write without a
-// request id gets one here (so even a naive client's retry through a leader change is applied once).
+// request id gets one here, at the first node it reaches, so that every log entry is identified (waiters
+// are keyed by it); only a client that reuses its own id across retries gets at-most-once across them.
 
 import { Code } from "@connectrpc/connect";
 import { randomUUID } from "node:crypto";
