@@ -23,9 +23,11 @@ export interface OmniPaxosOptions<T, S> {
   /** Needed for snapshot(), and to sync nodes that are behind a compacted prefix. */
   snapshot?: SnapshotSpec<T, S>;
   /**
-   * A unique, stable id per appended entry (e.g. the client request id). With it, proposals
-   * whose leader changed before they were decided are re-proposed exactly once (settled against
-   * the new leader's log); without it they are reported via takeDroppedProposals().
+   * A unique, stable id per appended entry (e.g. the client request id); give it on every node or
+   * on none. With it, a proposal whose leader changed before deciding it is retried until decided:
+   * once its slot is decided it is checked by id (ours: done; another value: proposed again), and an
+   * unacknowledged forward is placed by the next leader at most once (it looks for the id first).
+   * Without it such proposals are reported via takeDroppedProposals() ("leader-changed").
    */
   entryId?: (entry: T) => string | number;
 }
