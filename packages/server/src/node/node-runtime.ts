@@ -154,7 +154,10 @@ export class NodeRuntime {
         },
       },
       this.store,
-      { snapshot: kvSnapshotSpec },
+      // entryId: a write whose leader changed before it was decided is re-proposed at most once by the
+      // core (checked by request id) instead of being dropped; clients were already told UNAVAILABLE
+      // and retry with the same id, which the state machine de-duplicates.
+      { snapshot: kvSnapshotSpec, entryId: entryIdOf },
     );
     this.network = new PeerNetwork({
       clusterId: this.clusterId,
@@ -356,6 +359,13 @@ export class NodeRuntime {
     for (const w of this.flushWaiters) w();
     this.flushWaiters.clear();
   }
+}
+
+let localEntrySeq = 0;
+function entryIdOf(entry: Command): string {
+  if (entry.kind === "put" || entry.kind === "delete") return entry.requestId;
+  // Only writes are ever appended by this server; anything else gets an id no other entry shares.
+  return `local-${entry.kind}-${++localEntrySeq}`;
 }
 
 function removedDetail(configurationId: number): string {
