@@ -1,6 +1,6 @@
 // One fault run: a process cluster, N workload clients on a few hot keys, the nemesis acting every
 // few seconds; then heal, final reads, and the linearizability check of the recorded history.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { checkEvents, type CheckResult } from "../linearizability/check.ts";
 import { pairOperations, partitionByKey, resolveObservedWrites } from "../linearizability/history.ts";
@@ -130,7 +130,10 @@ export async function runJepsen(o: RunOptions): Promise<Verdict> {
     await nemesis.healAll().catch(() => {});
     await cluster.close({ keepData: true });
   }
-  return judge(o, recorder, nemesis, { unanswered, harnessError }, outDir, runDir);
+  const verdict = judge(o, recorder, nemesis, { unanswered, harnessError }, outDir, runDir);
+  // A passing run keeps its history and node logs; only a failing one keeps the data dirs too.
+  if (verdict.valid === true) for (const node of cluster.nodes) rmSync(node.spec.dataDir, { recursive: true, force: true });
+  return verdict;
 }
 
 function judge(o: RunOptions, recorder: HistoryRecorder, nemesis: Nemesis, end: { unanswered: number; harnessError?: string }, outDir: string, runDir: string): Verdict {
