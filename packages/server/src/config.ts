@@ -91,6 +91,7 @@ export function parsePeerRoute(s: string): [string, string] {
 
 const usage = `usage: metad [--config FILE] --name NAME --data-dir DIR [--listen HOST:PORT] [--advertise URL]
              [--join URL,...] [--peer-route ADDR=VIA ...] [--max-value-bytes N] [--tick-ms N] [--election-ticks N]
+             [--compaction-slots N]
 Environment: OMNIMETA_LOG_LEVEL=debug|info|warn|error; OMNIMETA_UNSAFE=stale-reads,ack-before-fsync,no-dedup (testing only)`;
 
 interface FileConfig {
@@ -125,6 +126,7 @@ export function parseCommandLine(argv: string[]): NodeOptions {
         "max-value-bytes": { type: "string" },
         "tick-ms": { type: "string" },
         "election-ticks": { type: "string" },
+        "compaction-slots": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -149,6 +151,7 @@ export function parseCommandLine(argv: string[]): NodeOptions {
   const limits: Partial<Limits> = { ...file.limits };
   const maxValue = v["max-value-bytes"] !== undefined ? positiveInt(v["max-value-bytes"], "--max-value-bytes") : file.maxValueBytes;
   if (maxValue !== undefined) limits.valueBytesMax = maxValue;
+  if (v["compaction-slots"] !== undefined) limits.compactionSlots = positiveInt(v["compaction-slots"], "--compaction-slots");
   const tickMs = v["tick-ms"] !== undefined ? positiveInt(v["tick-ms"], "--tick-ms") : file.tickMs;
   const electionTicks = v["election-ticks"] !== undefined ? positiveInt(v["election-ticks"], "--election-ticks") : file.electionTicks;
   return {

@@ -33,6 +33,8 @@ export interface Limits {
   peerBatchBytesMax: number;
   /** Ms a client request may wait for its answer before failing UNAVAILABLE (DEADLINE_EXCEEDED semantics). */
   requestTimeoutMs: number;
+  /** Applied slots beyond the compacted index after which a node snapshots its log prefix locally. */
+  compactionSlots: number;
 }
 
 export const defaultLimits: Limits = {
@@ -50,6 +52,7 @@ export const defaultLimits: Limits = {
   stateChunkBytes: 1024 * 1024,
   peerBatchBytesMax: 1024 * 1024 * 1024,
   requestTimeoutMs: 10_000,
+  compactionSlots: 10_000,
 };
 
 export function resolveLimits(overrides: Partial<Limits> | undefined): Limits {

@@ -86,6 +86,8 @@ export class ServerMetrics {
   readonly members = new Gauge("omnimeta_members", "Members of the current configuration");
   readonly decidedIdx = new Gauge("omnimeta_decided_idx", "Decided log index");
   readonly appliedIdx = new Gauge("omnimeta_applied_idx", "Applied log index");
+  readonly compactedIdx = new Gauge("omnimeta_compacted_idx", "Log slots below this index are folded into the snapshot");
+  readonly compactionSeconds = new Histogram("omnimeta_compaction_seconds", "Duration of one local log compaction (snapshot)", secondsBuckets);
   readonly peerConnected = new Gauge("omnimeta_peer_connected", "1 when the outbound stream to a peer is up");
   readonly commitSeconds = new Histogram("omnimeta_commit_seconds", "Duration of one group commit: the SQLite transaction with its fsync (turns that staged nothing are not counted)", secondsBuckets);
   readonly writeSeconds = new Histogram("omnimeta_write_seconds", "Leader-side latency of a write: proposed until applied, durable and answered", secondsBuckets);

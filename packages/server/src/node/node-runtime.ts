@@ -16,6 +16,7 @@ import { PeerClients } from "../peer/peer-clients.ts";
 import { decodeBatch } from "../peer/codec.ts";
 import type { LeaderHintInfo } from "../rpc/op-error.ts";
 import { AddressBook } from "./address-book.ts";
+import { LogCompaction } from "./compaction.ts";
 import { LeaderForwarder } from "./leader-forwarder.ts";
 import { decodeMembership, encodeMembership, type Membership } from "./membership.ts";
 import type { NodeLifecycleState, NodeStatus } from "./node-status.ts";
@@ -61,6 +62,7 @@ export class NodeRuntime {
   draining = false;
   /** Set by startNode: stops the node after a fatal error. */
   onFatal: (e: unknown) => void = () => {};
+  private readonly compaction: LogCompaction;
 
   constructor(
     readonly options: NodeOptions,
@@ -81,6 +83,7 @@ export class NodeRuntime {
       unsafe,
       metrics: this.metrics,
     });
+    this.compaction = new LogCompaction(limits.compactionSlots, logger, this.metrics.compactionSeconds);
     this.registerGauges();
   }
 
@@ -242,6 +245,7 @@ export class NodeRuntime {
 
   private onFlushed(): void {
     const replica = this.replica;
+    if (replica) this.compaction.afterFlush(replica.core, this.machine.appliedRevision);
     if (this.state === "joining" && replica && !this.needsCatchUp(replica.core) && this.machine.appliedRevision >= replica.core.getDecidedIdx()) {
       this.setState("active", "");
     }
@@ -334,6 +338,7 @@ export class NodeRuntime {
     m.members.collect(() => [[undefined, this.membership?.configuration.members.length ?? 0]]);
     m.decidedIdx.collect(() => [[undefined, this.replica?.core.getDecidedIdx() ?? 0]]);
     m.appliedIdx.collect(() => [[undefined, this.machine.appliedRevision]]);
+    m.compactedIdx.collect(() => [[undefined, this.replica?.core.getCompactedIdx() ?? 0]]);
   }
 
   /** Stops serving: fails pending requests, commits what is staged, closes connections and the store. */
