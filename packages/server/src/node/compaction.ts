@@ -27,14 +27,21 @@ export interface Compactable {
   snapshot(idx?: number, localOnly?: boolean): void;
 }
 
+/** A compaction blocks the event loop for O(state) (the snapshot is resolved to the full KV state); the next
+ *  one waits this many times as long, so compacting takes at most 1/(1+this) of the node's time. */
+const idleFactor = 19;
+
 export class LogCompaction {
   /** After a refused attempt, the next one waits until decidedIdx reaches this slot. */
   private retryAt = 0;
+  /** No compaction before this time (ms, `now()`): bounds the share of time spent compacting. */
+  private notBefore = -Infinity;
 
   constructor(
     private readonly slots: number,
     private readonly logger: Logger,
     private readonly seconds?: Histogram,
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   /** Called after every flush; snapshots [compactedIdx, applied) when due. Errors mean "not now", never a crash:
@@ -45,7 +52,8 @@ export class LogCompaction {
     const compactedIdx = core.getCompactedIdx();
     const target = compactionTarget({ decidedIdx, compactedIdx, appliedIdx }, this.slots);
     if (target === undefined) return;
-    const started = performance.now();
+    const started = this.now();
+    if (started < this.notBefore) return;
     try {
       core.snapshot(target, true);
     } catch (e) {
@@ -55,7 +63,9 @@ export class LogCompaction {
       else this.logger.warn("compaction failed; retrying later", fields);
       return;
     }
-    const durationMs = performance.now() - started;
+    const ended = this.now();
+    const durationMs = ended - started;
+    this.notBefore = ended + durationMs * idleFactor;
     this.seconds?.observe(durationMs / 1000);
     this.logger.debug("compacted", { from: compactedIdx, to: core.getCompactedIdx(), durationMs: Math.round(durationMs) });
   }

@@ -8,7 +8,7 @@ import Database from "better-sqlite3";
 import { CompactionError } from "@omnimeta/omnipaxos";
 import { compactionTarget, LogCompaction, type Compactable } from "../../src/node/compaction.ts";
 import { DATABASE_FILE } from "../../src/storage/open-database.ts";
-import { silentLogger } from "../../src/index.ts";
+import { ConfigError, defaultLimits, parseCommandLine, silentLogger } from "../../src/index.ts";
 import { TestCluster, eventually, text, utf8, waitFor, type TestNode } from "./harness.ts";
 
 const SERIALIZABLE = 2;
@@ -19,6 +19,14 @@ test("compaction is due once `slots` applied slots are uncompacted, and only up 
   assert.equal(compactionTarget({ decidedIdx: 50, compactedIdx: 0, appliedIdx: 30 }, 20), 30);
   assert.equal(compactionTarget({ decidedIdx: 50, compactedIdx: 20, appliedIdx: 39 }, 20), undefined);
   assert.equal(compactionTarget({ decidedIdx: 30, compactedIdx: 0, appliedIdx: 45 }, 20), 30);
+});
+
+test("--compaction-slots sets the threshold (default 10,000); it must be a positive integer", () => {
+  assert.equal(defaultLimits.compactionSlots, 10_000);
+  const base = ["--name", "n1", "--data-dir", "/tmp/x"];
+  assert.equal(parseCommandLine([...base, "--compaction-slots", "500"]).limits?.compactionSlots, 500);
+  assert.equal(parseCommandLine(base).limits?.compactionSlots, undefined);
+  assert.throws(() => parseCommandLine([...base, "--compaction-slots", "0"]), (e: Error) => e instanceof ConfigError && /--compaction-slots/.test(e.message));
 });
 
 test("a refusal from the core is 'not now': no throw, and no retry before another `slots` slots are decided", () => {
@@ -46,6 +54,31 @@ test("a refusal from the core is 'not now': no throw, and no retry before anothe
   policy.afterFlush(core, 44);
   assert.deepEqual(calls[1], [44, true], "local snapshot up to the applied slot");
   assert.equal(compacted, 44);
+});
+
+test("a slow compaction delays the next one: at most 1/20 of the time is spent compacting", () => {
+  let clock = 1000;
+  let decided = 0;
+  let compacted = 0;
+  const core: Compactable = {
+    getDecidedIdx: () => decided,
+    getCompactedIdx: () => compacted,
+    snapshot: (idx) => {
+      clock += 10; // each compaction takes 10 ms
+      compacted = idx!;
+    },
+  };
+  const policy = new LogCompaction(20, silentLogger, undefined, () => clock);
+  decided = 20;
+  policy.afterFlush(core, 20);
+  assert.equal(compacted, 20);
+  decided = 40;
+  clock += 189;
+  policy.afterFlush(core, 40);
+  assert.equal(compacted, 20, "not within 19 x 10 ms of the last compaction's end");
+  clock += 1;
+  policy.afterFlush(core, 40);
+  assert.equal(compacted, 40);
 });
 
 interface Expected {
