@@ -11,8 +11,10 @@ interface Held {
   from: net.Socket;
   to: net.Socket;
   chunks: Buffer[];
-  delayedCount: number;
-  nextAtMs: number;
+  /** Chunks waiting out a latency, oldest first, each with the time it may leave (never decreasing). */
+  delayed: Array<{ chunk: Buffer; atMs: number }>;
+  /** The one timer draining `delayed`; one timer per direction keeps the order (timers of equal expiry do not). */
+  timer: NodeJS.Timeout | undefined;
 }
 
 /** One proxied connection: the dialling side (client) and the dialled side (upstream). */
@@ -59,7 +61,7 @@ export class LinkProxy {
   /** Chunks waiting out a latency right now, over all connections. */
   get delayedChunkCount(): number {
     let count = 0;
-    for (const pipe of this.pipes) for (const held of pipe.held) count += held.delayedCount;
+    for (const pipe of this.pipes) for (const held of pipe.held) count += held.delayed.length;
     return count;
   }
 
@@ -99,7 +101,7 @@ export class LinkProxy {
   }
 
   private pump(pipe: Pipe, from: net.Socket, to: net.Socket): void {
-    const held: Held = { from, to, chunks: [], delayedCount: 0, nextAtMs: 0 };
+    const held: Held = { from, to, chunks: [], delayed: [], timer: undefined };
     pipe.held.push(held);
     from.on("data", (chunk: Buffer) => {
       if (this.mode !== "pass" || held.chunks.length > 0) {
@@ -117,19 +119,29 @@ export class LinkProxy {
    */
   private send(held: Held, chunk: Buffer): void {
     const { from, to } = held;
-    if (this.latencyMs === 0 && held.delayedCount === 0) {
+    if (this.latencyMs === 0 && held.delayed.length === 0) {
       if (!to.write(chunk)) {
         from.pause();
         to.once("drain", () => this.mode === "pass" && held.chunks.length === 0 && from.resume());
       }
       return;
     }
-    held.nextAtMs = Math.max(Date.now() + this.latencyMs, held.nextAtMs);
-    held.delayedCount++;
-    setTimeout(() => {
-      held.delayedCount--;
-      if (!to.destroyed) to.write(chunk);
-    }, held.nextAtMs - Date.now()).unref();
+    const last = held.delayed[held.delayed.length - 1];
+    held.delayed.push({ chunk, atMs: Math.max(Date.now() + this.latencyMs, last?.atMs ?? 0) });
+    if (held.timer === undefined) this.drainDelayed(held);
+  }
+
+  /** Writes every delayed chunk that is due, in order, then waits for the next one. */
+  private drainDelayed(held: Held): void {
+    held.timer = undefined;
+    const now = Date.now();
+    while (held.delayed.length > 0 && held.delayed[0]!.atMs <= now) {
+      const { chunk } = held.delayed.shift()!;
+      if (!held.to.destroyed) held.to.write(chunk);
+    }
+    if (held.delayed.length > 0) {
+      held.timer = setTimeout(() => this.drainDelayed(held), held.delayed[0]!.atMs - now).unref();
+    }
   }
 
   /** Sends held bytes in order and lets data flow again. */
