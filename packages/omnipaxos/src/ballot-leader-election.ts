@@ -13,6 +13,8 @@ interface Reply {
   candidate: boolean;
   /** The replier is quorum-connected and heard `leader` as a candidate in its last round. */
   vouchesFor: Ballot | undefined;
+  /** The replier is stepping down. */
+  retiring: boolean;
 }
 
 export class BallotLeaderElection {
@@ -39,8 +41,10 @@ export class BallotLeaderElection {
     initialN: number,
     private readonly electionTickTimeout: number,
     private readonly out: Outbox<unknown, unknown>,
-    /** Whether this node may lead (holds the prefix its configuration starts from). */
+    /** Whether this node may lead (holds the prefix its configuration starts from, and is not stepping down). */
     private readonly isReady: () => boolean,
+    /** Whether this node is stepping down (it is then not ready either). */
+    private readonly isRetiring: () => boolean = () => false,
   ) {
     this.quorum = quorumSize(peers.length + 1);
     this.ballot = { configurationId, n: initialN, priority, pid };
@@ -68,7 +72,7 @@ export class BallotLeaderElection {
     this.out.push({
       kind: "HeartbeatReply", from: this.pid, to: msg.from, configurationId: this.configurationId,
       round: msg.round, ballot: this.ballot, quorumConnected: this.quorumConnected, ready: this.isReady(),
-      leader: this.leader, leaderAlive: this.leaderHeardDirectly,
+      leader: this.leader, leaderAlive: this.leaderHeardDirectly, retiring: this.isRetiring(),
     });
   }
 
@@ -78,6 +82,7 @@ export class BallotLeaderElection {
       ballot: msg.ballot,
       candidate: msg.quorumConnected && msg.ready,
       vouchesFor: msg.quorumConnected && msg.leaderAlive ? msg.leader : undefined,
+      retiring: msg.retiring === true,
     });
     // Connectivity is reported as soon as it is known: a freshly healed leader must not look
     // disconnected to its followers for a whole extra round.
@@ -101,6 +106,8 @@ export class BallotLeaderElection {
     let top = this.topCandidate();
     this.leaderHeardDirectly = this.leader.pid !== this.pid && this.replies.get(this.leader.pid)?.candidate === true;
     this.leaderMissedRounds = this.leaderAlive() ? 0 : this.leaderMissedRounds + 1;
+    // A leader that says it is stepping down is not waited for: that is the point of a handover.
+    if (this.leader.pid !== this.pid && this.replies.get(this.leader.pid)?.retiring === true) this.leaderMissedRounds = 2;
     // Two rounds in a row, so that one unlucky round (a reply lost, a stale flag) does not depose a healthy leader.
     if (compareBallots(this.leader, BALLOT_ZERO) > 0 && compareBallots(top, this.leader) < 0 && this.leaderMissedRounds >= 2) {
       // The leader we follow is gone or no longer quorum-connected: outrank it and re-elect.

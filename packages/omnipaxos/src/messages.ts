@@ -35,6 +35,9 @@ export interface HeartbeatReply extends Envelope {
    *  cannot hear it ourselves (the chained case: no livelock). */
   leader: Ballot;
   leaderAlive: boolean;
+  /** The replier is stepping down (stepDown()): a follower of it re-elects at once instead of
+   *  waiting for missed rounds. Optional so that a node without it reads as "not retiring". */
+  retiring?: boolean;
 }
 
 // ---- Sequence Paxos ----

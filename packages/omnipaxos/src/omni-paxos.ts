@@ -67,6 +67,8 @@ export class OmniPaxos<T, S = never> {
   private record: ConfigurationRecord;
   private sp: SequencePaxos<T, S>;
   private ble: BallotLeaderElection | undefined;
+  /** stepDown() was called: this node is no candidate, and its followers re-elect without waiting. */
+  private retiring = false;
   private removed: boolean;
   private pendingSwitch: { stopSign: StopSign; idx: number } | undefined;
   private dropped: DroppedProposal<T>[] = [];
@@ -118,7 +120,10 @@ export class OmniPaxos<T, S = never> {
     const sp = this.sp;
     // Start at n = 0: a restarted node must not pre-empt a healthy leader (bumpAbove handles the promise if elected).
     const initialN = 0;
-    const ble = new BallotLeaderElection(this.server.pid, sp.config.configurationId, sp.peers, this.server.leaderPriority, initialN, this.server.electionTickTimeout, this.out, () => this.sp.isReady());
+    const ble = new BallotLeaderElection(
+      this.server.pid, sp.config.configurationId, sp.peers, this.server.leaderPriority, initialN, this.server.electionTickTimeout, this.out,
+      () => this.sp.isReady() && !this.retiring, () => this.retiring,
+    );
     ble.startRound();
     return ble;
   }
@@ -415,6 +420,16 @@ export class OmniPaxos<T, S = never> {
     const d = this.dropped.concat(this.sp.proposals.takeDropped());
     this.dropped = [];
     return d;
+  }
+
+  /**
+   * Hands leadership over before a graceful shutdown: from now on this node is no candidate for
+   * leader, and a follower that hears it say so re-elects at its next heartbeat round instead of
+   * waiting for missed rounds. It keeps serving as a follower (forwarding, accepting) until it
+   * stops. Not persisted: a restarted node is a candidate again. Safety never depends on it.
+   */
+  stepDown(): void {
+    this.retiring = true;
   }
 
   // ---- state ----

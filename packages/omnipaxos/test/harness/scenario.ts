@@ -96,6 +96,7 @@ export class Scenario {
         for (const a of all) for (const b of all) if (a < b) { if (keep.has(`${a}-${b}`)) c.heal(a, b); else c.cut(a, b); }
         return;
       }
+      case "step-down": return c.node(Number(a1)).op.stepDown();
       case "crash": return c.crash(Number(a1));
       case "restart": return c.restart(Number(a1));
       case "append": for (const v of w.slice(2)) c.node(Number(a1)).op.append(v); return;

@@ -120,3 +120,23 @@ test("a stale leader out of reach of the new one learns it was deposed and re-el
     expect decided a b on 1,2,3,5
   `);
 });
+
+test("a leader that steps down hands over within 2 election timeouts, loses nothing, and keeps following", () => {
+  scenario(`
+    nodes 1 2 3
+    tick-until leader 3 within 20
+    append 1 a b
+    tick 2
+    expect decided a b
+    # stepDown before a graceful shutdown: node 3 stops being a candidate and says so in its
+    # heartbeat replies, so the followers re-elect at their next round (no missed rounds waited for)
+    step-down 3
+    tick-until leader 2 within 10
+    append 3 c
+    tick 3
+    expect decided a b c
+    # the old leader stays a follower while it is up
+    tick 30
+    expect leader 2
+  `);
+});
