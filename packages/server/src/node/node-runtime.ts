@@ -2,7 +2,7 @@
 // membership, the replica and everything around it (peer network, forwarder, watches, leader watchers).
 // Membership changes (provision, join, add, remove) live in membership-changes.ts.
 
-import { OmniPaxos, type ClusterConfig } from "@omnimeta/omnipaxos";
+import { OmniPaxos, limits as coreLimits, type ClusterConfig } from "@omnimeta/omnipaxos";
 import type { NodeOptions } from "../config.ts";
 import type { Limits } from "../limits.ts";
 import type { Logger } from "../log.ts";
@@ -341,8 +341,35 @@ export class NodeRuntime {
     m.compactedIdx.collect(() => [[undefined, this.replica?.core.getCompactedIdx() ?? 0]]);
   }
 
+  /**
+   * A leader that is shutting down first steps down (the core stops being a candidate and tells its
+   * followers, which re-elect at their next heartbeat round) and waits, at most 4 election rounds,
+   * until another member leads. Meanwhile it keeps serving; afterwards it forwards to the new leader,
+   * so clients see a handover instead of a dead leader and missed rounds.
+   */
+  private async handOverLeadership(): Promise<void> {
+    const replica = this.replica;
+    const memberCount = this.membership?.configuration.members.length ?? 0;
+    if (replica === undefined || !replica.isLeader() || memberCount < 2) return;
+    replica.core.stepDown();
+    replica.wake();
+    const roundMs = (this.options.electionTicks ?? coreLimits.electionTicksDefault) * (this.options.tickMs ?? defaultTickMs);
+    const started = Date.now();
+    while (Date.now() - started < 4 * roundMs && !this.closing) {
+      const leaderId = replica.leaderId();
+      if (leaderId !== 0 && leaderId !== this.nodeId) {
+        this.logger.info("leadership handed over", { leaderId, ms: Date.now() - started });
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    this.logger.warn("no other member took leadership before shutdown", { ms: Date.now() - started });
+  }
+
   /** Stops serving: fails pending requests, commits what is staged, closes connections and the store. */
   async close(): Promise<void> {
+    if (this.closing || this.draining) return;
+    await this.handOverLeadership();
     if (this.closing || this.draining) return;
     // Drain: refuse new requests, let those in flight (here and forwarded) finish for a bounded time.
     this.draining = true;

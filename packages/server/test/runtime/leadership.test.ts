@@ -58,3 +58,25 @@ describe("leader loss", () => {
     assert.ok(gapMs < 15_000, `writes resumed after ${gapMs} ms`);
   });
 });
+
+describe("graceful shutdown of the leader", () => {
+  let cluster: TestCluster;
+  before(async () => {
+    cluster = await new TestCluster(3).start();
+  });
+  after(async () => {
+    await cluster?.close();
+  });
+
+  test("close() hands leadership over first: another member already leads when it returns, and writes go on", async () => {
+    const old = await cluster.settled();
+    await eventually("put", () => old.clients.metadata.put({ key: "handover", value: utf8("1"), requestId: "handover-1" }));
+    const others = cluster.nodes.filter((n) => n !== old);
+    await cluster.stop(old);
+    // Without a handover the others would still follow the closed node here (they wait for missed rounds).
+    const views = others.map((n) => n.node.status().leaderId);
+    assert.ok(views.some((id) => id !== 0 && id !== old.node.nodeId), `a new leader is known when close() returns (views: ${views})`);
+    const put = await eventually("put after the handover", () => others[0]!.clients.metadata.put({ key: "handover", value: utf8("2"), requestId: "handover-2" }));
+    assert.equal(put.version, 2n, "the write acknowledged before the shutdown is kept");
+  });
+});
