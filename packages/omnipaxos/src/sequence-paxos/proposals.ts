@@ -1,7 +1,7 @@
 // Proposals made at this node until they are decided or reported dropped: queued (no leader
 // yet), in flight to the leader (forwarded, resent until acknowledged), placed (the leader
-// acknowledged slot idx in ballot n) and uncertain (their leader changed before the decision;
-// settled by entryId once their slot is decided, else reported "leader-changed").
+// acknowledged slot idx in ballot n); when the leader changes, by entryId: settled if their slot
+// is decided, else re-forwarded (the next leader places each at most once), else "leader-changed".
 import { assert } from "../assert.ts";
 import { ballotEquals, type Ballot } from "../ballot.ts";
 import type { DroppedProposal } from "../errors.ts";
@@ -222,15 +222,16 @@ export class Proposals<T, S> {
 
   /**
    * Our promise changed, so the leader that placed our proposals may be gone. A placed proposal
-   * can only ever be decided in the slot it was placed in (logs are copied slot by slot, and we
-   * never re-propose it before that slot is decided), so it stays "uncertain" until that slot is
-   * decided, then is settled by entryId: ours -> done, another value -> proposed again. Proposals
-   * in flight without an acknowledgement have no known slot: they are reported "leader-changed"
-   * (they may still be decided; the application retries idempotently). Without an entryId every
-   * placed proposal is reported "leader-changed" at once. `unflushedFromIdx`: we were leading and
-   * slots from there were only in our unflushed batch (never written nor sent): proposed again.
+   * can only ever be decided in the slot it was placed in (logs are copied slot by slot). If that
+   * slot is decided it is settled by entryId at once: ours -> done, another value -> proposed
+   * again; otherwise it is re-forwarded with that slot as the de-duplication start, like proposals
+   * in flight without an acknowledgement (see reforwardUncertain). Without an entryId every placed
+   * or in-flight proposal is reported "leader-changed" at once (it may still be decided; the
+   * application retries idempotently). `unflushedFromIdx`: we were leading and slots from there
+   * were only in our unflushed batch (never written nor sent): proposed again.
+   * `configurationEnded`: every slot of the configuration is decided; see onConfigurationEnded.
    */
-  onPromiseChanged(unflushedFromIdx?: number): void {
+  onPromiseChanged(unflushedFromIdx?: number, configurationEnded = false): void {
     const s = this.session;
     const known = this.sp.opts.entryId !== undefined;
     if (s !== undefined) {
@@ -264,6 +265,20 @@ export class Proposals<T, S> {
     this.placed = [];
     if (requeue.length > 0) this.queue = requeue.concat(this.queue);
     this.settle();
+    if (!configurationEnded) this.reforwardUncertain();
+  }
+
+  /**
+   * Uncertain proposals whose slot is not decided yet are re-forwarded like unacknowledged ones:
+   * the next leader, once a quorum accepted its ballot, keeps the slot its log holds the id in,
+   * else places it anew (an older round's log can no longer be chosen). Waiting for the slot to be
+   * decided instead never ends when the new leader's log stops short of it on an idle cluster
+   * (seed 951). The search starts at our decidedIdx, not at the old slot: a leader whose log is
+   * shorter places it below the old slot, and a later leader must still find it there.
+   */
+  private reforwardUncertain(): void {
+    for (const u of this.uncertain) this.unplaced.push({ entry: u.entry, notBeforeIdx: Math.min(u.idx, this.sp.decidedIdx) });
+    this.uncertain = [];
   }
 
   /** Settles uncertain proposals whose slot is decided (see onPromiseChanged). */
@@ -293,7 +308,7 @@ export class Proposals<T, S> {
   /** The configuration ended (its StopSign is decided, so every slot of it is): settle what
    *  can be settled, and nothing else can be decided in it any more. */
   onConfigurationEnded(): void {
-    this.onPromiseChanged();
+    this.onPromiseChanged(undefined, true);
     for (const u of this.uncertain) this.drop(u.entry, "reconfigured");
     this.count -= this.uncertain.length;
     this.uncertain = [];

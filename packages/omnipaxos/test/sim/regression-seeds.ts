@@ -43,4 +43,8 @@ export const REGRESSION_SEEDS: RegressionSeed[] = [
     seed: 33, steps: 300, scenario: "quorum-loss",
     bug: "lost proposals: settle() re-queued proposals at a leader already in the Accept phase, whose queue was only drained when Prepare ended (leader.ts flushBatch: place the queue)",
   },
+  {
+    seed: 951, steps: 2000,
+    bug: "lost proposals: appends a deposed leader placed beyond its successor's adopted log waited for their slot to be decided, which never happened on the idle healed cluster (proposals.ts reforwardUncertain: re-forward them; the new leader places each at most once by entryId once established)",
+  },
 ];
