@@ -355,13 +355,17 @@ export class NodeRuntime {
     replica.wake();
     const roundMs = (this.options.electionTicks ?? coreLimits.electionTicksDefault) * (this.options.tickMs ?? defaultTickMs);
     const started = Date.now();
-    while (Date.now() - started < 4 * roundMs && !this.closing) {
+    const deadline = started + 4 * roundMs;
+    // The leader can only change in a flush (ticks keep them coming), so wait for flushes, not a poll.
+    while (Date.now() < deadline && !this.closing) {
       const leaderId = replica.leaderId();
       if (leaderId !== 0 && leaderId !== this.nodeId) {
         this.logger.info("leadership handed over", { leaderId, ms: Date.now() - started });
         return;
       }
-      await new Promise((r) => setTimeout(r, 10));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.nextFlush(), new Promise((r) => (timer = setTimeout(r, deadline - Date.now())))]);
+      clearTimeout(timer);
     }
     this.logger.warn("no other member took leadership before shutdown", { ms: Date.now() - started });
   }
