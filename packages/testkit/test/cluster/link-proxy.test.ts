@@ -1,6 +1,6 @@
 // The per-link fault proxies against a plain TCP echo server: pass, blackhole then heal, reset,
 // latency; and the link faults of LinkNetwork mapped onto the right directed proxies.
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import * as net from "node:net";
 import { once } from "node:events";
@@ -26,6 +26,17 @@ async function echoServer(): Promise<{ port: number; close: () => Promise<void> 
   };
 }
 
+/** A link proxy "a->b" in front of a fresh echo server; both are closed when the test ends. */
+async function proxiedEcho(t: TestContext): Promise<LinkProxy> {
+  const echo = await echoServer();
+  const proxy = await LinkProxy.start("a->b", echo.port);
+  t.after(async () => {
+    await proxy.close();
+    await echo.close();
+  });
+  return proxy;
+}
+
 async function connect(port: number): Promise<net.Socket> {
   const s = net.connect(port, "127.0.0.1");
   await once(s, "connect");
@@ -48,12 +59,7 @@ function nextData(s: net.Socket, ms: number): Promise<string> {
 }
 
 test("a passing link forwards both ways; a blackholed link holds bytes and delivers them in order on heal", async (t) => {
-  const echo = await echoServer();
-  const proxy = await LinkProxy.start("a->b", echo.port);
-  t.after(async () => {
-    await proxy.close();
-    await echo.close();
-  });
+  const proxy = await proxiedEcho(t);
   const s = await connect(proxy.port);
   s.write("hello");
   assert.equal(await nextData(s, 2000), "hello");
@@ -69,12 +75,7 @@ test("a passing link forwards both ways; a blackholed link holds bytes and deliv
 });
 
 test("a reset link kills open connections and refuses new ones until healed", async (t) => {
-  const echo = await echoServer();
-  const proxy = await LinkProxy.start("a->b", echo.port);
-  t.after(async () => {
-    await proxy.close();
-    await echo.close();
-  });
+  const proxy = await proxiedEcho(t);
   const s = await connect(proxy.port);
   s.on("error", () => {});
   s.write("x");
@@ -93,12 +94,7 @@ test("a reset link kills open connections and refuses new ones until healed", as
 });
 
 test("latency delays every chunk on the link", async (t) => {
-  const echo = await echoServer();
-  const proxy = await LinkProxy.start("a->b", echo.port);
-  t.after(async () => {
-    await proxy.close();
-    await echo.close();
-  });
+  const proxy = await proxiedEcho(t);
   proxy.setLatency(100);
   const s = await connect(proxy.port);
   const started = performance.now();
@@ -110,12 +106,7 @@ test("latency delays every chunk on the link", async (t) => {
 });
 
 test("removing latency never lets a later chunk overtake one still delayed", async (t) => {
-  const echo = await echoServer();
-  const proxy = await LinkProxy.start("a->b", echo.port);
-  t.after(async () => {
-    await proxy.close();
-    await echo.close();
-  });
+  const proxy = await proxiedEcho(t);
   const s = await connect(proxy.port);
   let received = "";
   s.on("data", (b) => (received += b.toString()));
