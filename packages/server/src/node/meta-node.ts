@@ -9,16 +9,18 @@ import { createJsonLogger } from "../log.ts";
 import { parseUnsafeFlags, warnUnsafe } from "../unsafe.ts";
 import { openNodeStore } from "../storage/index.ts";
 import { listenHttp2, type BoundServer } from "../rpc/http-server.ts";
+import { TlsCredentials } from "../tls/tls-credentials.ts";
 import { metadataService } from "../rpc/metadata-service.ts";
 import { clusterService } from "../rpc/cluster-service.ts";
 import { peerService } from "../rpc/peer-service.ts";
+import { FORWARDED_HEADER } from "./leader-forwarder.ts";
 import { MembershipChanges } from "./membership-changes.ts";
 import { NodeRuntime } from "./node-runtime.ts";
 import type { NodeStatus } from "./node-status.ts";
 
 /** A running node. */
 export interface MetaNode {
-  /** The advertised base URL (http://host:port), known once the listener is bound. */
+  /** The advertised base URL (http://host:port, https:// with TLS), known once the listener is bound. */
   readonly address: string;
   readonly name: string;
   /** 0 until the node is provisioned or has joined a cluster. */
@@ -30,6 +32,8 @@ export interface MetaNode {
   waitForState(state: NodeStatus["state"], timeoutMs?: number): Promise<void>;
   /** Prometheus text of /metrics. */
   metrics(): string;
+  /** Re-reads the TLS certificate, key and CA (SIGHUP does this in metad); throws, keeping the old ones, if they are unusable. */
+  reloadTls(): void;
   /** Resolves when the node has stopped: after close(), or after a fatal error (then with that error). */
   readonly stopped: Promise<{ error?: unknown }>;
   /** Stops serving, fails pending requests, commits what is staged, closes the listener and the database. */
@@ -41,8 +45,10 @@ export async function startNode(options: NodeOptions): Promise<MetaNode> {
   const limits = resolveLimits(options.limits);
   const unsafe = parseUnsafeFlags(process.env.OMNIMETA_UNSAFE);
   warnUnsafe(unsafe, logger);
+  const tls = options.tls ? new TlsCredentials(options.tls) : undefined;
   const { store, stateMachine } = openNodeStore({ dataDir: options.dataDir, name: options.name });
   const rt = new NodeRuntime(options, store, stateMachine, limits, unsafe, logger);
+  if (tls) rt.clients.setTls(tls);
   const changes = new MembershipChanges(rt);
   try {
     await refuseForeignCluster(rt, changes);
@@ -65,12 +71,19 @@ export async function startNode(options: NodeOptions): Promise<MetaNode> {
         return [ok ? 200 : 503, { state: s.state, nodeId: s.nodeId, leaderId: s.leaderId, appliedIdx: s.appliedIdx }];
       },
       metrics: () => rt.metrics.render(),
+      tls,
+      fastUnary: { execute: (op, forwarded) => rt.router.execute(op, forwarded), forwardedHeader: FORWARDED_HEADER, readMaxBytes: 64 * 1024 * 1024 },
     });
   } catch (e) {
     store.close();
     throw new Error(`cannot listen on ${options.listen.host}:${options.listen.port}: ${(e as Error).message}`);
   }
-  rt.address = options.advertise ? normaliseUrl(options.advertise) : `http://${hostForUrl(server.host)}:${server.port}`;
+  const scheme = tls ? "https" : "http";
+  rt.address = options.advertise ? normaliseUrl(options.advertise, scheme) : `${scheme}://${hostForUrl(server.host)}:${server.port}`;
+  tls?.watch((e) => {
+    if (e === undefined) logger.info("TLS certificates reloaded (files changed)");
+    else logger.error("TLS reload failed; keeping the previous certificates", { error: (e as Error).message });
+  });
 
   let resolveStopped!: (r: { error?: unknown }) => void;
   const stopped = new Promise<{ error?: unknown }>((r) => (resolveStopped = r));
@@ -80,6 +93,7 @@ export async function startNode(options: NodeOptions): Promise<MetaNode> {
       logger.info("stopping", { reason: error === undefined ? "close" : "fatal error" });
       await rt.close();
       await server.close();
+      tls?.close();
       store.close();
       logger.info("stopped");
       resolveStopped(error === undefined ? {} : { error });
@@ -111,6 +125,11 @@ export async function startNode(options: NodeOptions): Promise<MetaNode> {
     status: () => rt.status(),
     provision: () => changes.provision(),
     metrics: () => rt.metrics.render(),
+    reloadTls: () => {
+      if (!tls) throw new Error("TLS is not configured");
+      tls.reload();
+      logger.info("TLS certificates reloaded");
+    },
     stopped,
     waitForState: (state, timeoutMs = 30_000) =>
       new Promise<void>((resolve, reject) => {

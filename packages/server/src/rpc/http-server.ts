@@ -10,6 +10,9 @@ import type { AddressInfo } from "node:net";
 const h2Preface = Buffer.from("PRI * HTTP/2.0");
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ConnectRouter } from "@connectrpc/connect";
+import type { TlsCredentials } from "../tls/tls-credentials.ts";
+import { tlsContextValues } from "../tls/peer-auth.ts";
+import { tryFastUnary, type FastUnaryDeps } from "./grpc-unary-fast-path.ts";
 
 export interface HttpEndpoints {
   routes: (router: ConnectRouter) => void;
@@ -17,6 +20,10 @@ export interface HttpEndpoints {
   health: () => [number, unknown];
   /** Body of GET /metrics (Prometheus text). */
   metrics: () => string;
+  /** The gRPC unary fast path for the hot MetadataService calls (grpc-unary-fast-path.ts). */
+  fastUnary?: FastUnaryDeps;
+  /** Serve TLS (HTTP/2 with ALPN, HTTP/1.1 for /health and /metrics) instead of cleartext; reloads swap the context. */
+  tls?: TlsCredentials;
 }
 
 export interface BoundServer {
@@ -30,6 +37,8 @@ export async function listenHttp2(host: string, port: number, endpoints: HttpEnd
     routes: endpoints.routes,
     // Connect's own limit on one request message; values are bounded far below by limits.ts.
     readMaxBytes: 64 * 1024 * 1024,
+    // On TLS, every request learns whether its caller showed a certificate from the CA (peer-auth.ts).
+    contextValues: endpoints.tls ? (req) => tlsContextValues(req.socket) : undefined,
     fallback: (req, res) => {
       const path = (req.url ?? "").split("?")[0];
       if (req.method === "GET" && path === "/health") {
@@ -46,9 +55,24 @@ export async function listenHttp2(host: string, port: number, endpoints: HttpEnd
     },
   });
   const h1 = http.createServer(handler);
-  const h2 = http2.createServer({ maxSessionMemory: 256, settings: { maxConcurrentStreams: 65_536 } }, handler);
+  const h2Options = { maxSessionMemory: 256, settings: { maxConcurrentStreams: 65_536 } };
+  const tls = endpoints.tls;
+  const h2 = tls ? http2.createSecureServer({ ...h2Options, ...tls.serverOptions(), allowHTTP1: true }, handler) : http2.createServer(h2Options, handler);
+  const fast = endpoints.fastUnary;
+  if (fast) {
+    // The compat layer turns every 'stream' into a 'request' for Connect; a stream the fast path serves must
+    // not reach it. EventEmitter cannot stop an event half-way, so the emit of 'stream' itself is filtered.
+    const emit = h2.emit.bind(h2) as (event: string | symbol, ...args: unknown[]) => boolean;
+    h2.emit = ((event: string | symbol, ...args: unknown[]): boolean => {
+      if (event === "stream" && tryFastUnary(fast, args[0] as http2.ServerHttp2Stream, args[1] as http2.IncomingHttpHeaders)) return true;
+      return emit(event, ...args);
+    }) as typeof h2.emit;
+  }
   const sockets = new Set<net.Socket>();
-  const server = net.createServer({ pauseOnConnect: true }, (socket) => {
+  if (tls) return listenTls(h2 as http2.Http2SecureServer, tls, host, port, sockets);
+  const server = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) => {
+    // Answers are small and must leave at once: Nagle's algorithm with delayed ACKs costs up to 40 ms.
+    socket.setNoDelay(true);
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());
@@ -87,3 +111,33 @@ export async function listenHttp2(host: string, port: number, endpoints: HttpEnd
   };
 }
 
+
+/** TLS: the secure server listens itself (ALPN picks h2 or HTTP/1.1); a reload swaps its secure context. */
+async function listenTls(server: http2.Http2SecureServer, tls: TlsCredentials, host: string, port: number, sockets: Set<net.Socket>): Promise<BoundServer> {
+  server.on("connection", (socket: net.Socket) => {
+    socket.setNoDelay(true);
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  // A failed handshake (untrusted client certificate, plain HTTP on the TLS port) only ends that socket.
+  server.on("tlsClientError", (_e, socket) => socket.destroy());
+  const off = tls.onReload(() => server.setSecureContext(tls.serverOptions()));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const bound = server.address() as AddressInfo;
+  return {
+    host,
+    port: bound.port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        off();
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      }),
+  };
+}

@@ -82,7 +82,9 @@ export class MetadProcess {
 
   private spawn(): Promise<ExitInfo> {
     if (this.running) throw new Error(`metad ${this.options.name} is already running`);
-    const child = spawn(process.execPath, ["--import", "tsx", MAIN_PATH, ...this.args()], {
+    // OMNIMETA_NODE_FLAGS: extra node flags for every metad (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p" to profile a bench).
+    const nodeFlags = (process.env.OMNIMETA_NODE_FLAGS ?? "").split(" ").filter((f) => f !== "");
+    const child = spawn(process.execPath, [...nodeFlags, "--import", "tsx", MAIN_PATH, ...this.args()], {
       cwd: REPO_ROOT,
       stdio: ["ignore", "pipe", "pipe"],
     });
