@@ -13,10 +13,12 @@ export interface BenchOptions {
   only: string[];
   /** Systems in the order each round runs them. */
   systems: SystemName[];
+  /** Keep the run dir (data dirs and node logs) instead of removing it on exit. */
+  keep: boolean;
 }
 
 export const USAGE = `usage: npm run bench:etcd -- [--rounds N] [--duration 10s] [--value-size 256] [--keys 10000]
-                          [--quick] [--only seq-put,put-c256,...] [--systems etcd,omnimeta]`;
+                          [--quick] [--only seq-put,put-c256,...] [--systems etcd,omnimeta] [--keep]`;
 
 /** "10s", "500ms", "1m" or a bare number of seconds, in ms. */
 export function parseDurationMs(text: string): number {
@@ -44,6 +46,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       quick: { type: "boolean", default: false },
       only: { type: "string" },
       systems: { type: "string" },
+      keep: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -59,5 +62,6 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     getKeyCount: Math.min(1000, keyCount),
     only: values.only === undefined ? [] : values.only.split(",").map((s) => s.trim()),
     systems: systems as SystemName[],
+    keep: values.keep,
   };
 }

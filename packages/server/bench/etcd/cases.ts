@@ -119,3 +119,14 @@ export async function prefill(target: KvTarget, load: Workload): Promise<void> {
   };
   await Promise.all(Array.from({ length: 64 }, worker));
 }
+
+/** Unmeasured puts at concurrency 16 for `durationMs` (JIT, connections and caches warm up). */
+export async function warmUp(target: KvTarget, load: Workload, durationMs: number): Promise<void> {
+  const finder = new LeaderFinder(target);
+  const retries: RetryCounts = new Map();
+  let n = 0;
+  await closedLoop(16, durationMs, () => {
+    const i = n++;
+    return withRetry(finder, retries, (e, t) => target.put(e, keyOf(i % load.keyCount), load.value, `${load.runTag}-warmup-${i}`, t));
+  });
+}

@@ -67,8 +67,8 @@ export class EtcdCluster implements KvTarget {
     try {
       await cluster.waitHealthy(30_000);
     } catch (e) {
-      await cluster.close();
-      throw new Error(`etcd did not start (logs were in ${runDir}): ${(e as Error).message}`);
+      await cluster.close({ keepData: true });
+      throw new Error(`etcd did not start (node logs in ${runDir}; --keep keeps them): ${(e as Error).message}`);
     }
     return cluster;
   }
@@ -141,12 +141,12 @@ export class EtcdCluster implements KvTarget {
     await node.exited;
   }
 
-  async close(): Promise<void> {
+  async close(options: { keepData?: boolean } = {}): Promise<void> {
     for (const node of this.nodes) {
       node.kv.close();
       node.maintenance.close();
     }
     await Promise.all(this.nodes.map((n) => this.kill(n.endpoint)));
-    rmSync(this.runDir, { recursive: true, force: true });
+    if (!options.keepData) rmSync(this.runDir, { recursive: true, force: true });
   }
 }

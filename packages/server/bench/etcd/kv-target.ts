@@ -27,6 +27,6 @@ export interface KvTarget {
   status(endpoint: string, timeoutMs: number): Promise<NodeStatus>;
   /** SIGKILL of the node at `endpoint`; resolves once the process is gone. */
   kill(endpoint: string): Promise<void>;
-  /** Kills every node, closes clients and removes the data dirs. */
-  close(): Promise<void>;
+  /** Kills every node, closes clients and removes the data dirs (unless keepData). */
+  close(options?: { keepData?: boolean }): Promise<void>;
 }

@@ -8,16 +8,19 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseBenchArgs, USAGE, type BenchOptions } from "./args.ts";
-import { CASES, prefill, runCase, type Workload } from "./cases.ts";
+import { CASES, prefill, runCase, warmUp, type Workload } from "./cases.ts";
 import { etcdInstalled, EtcdCluster } from "./etcd-cluster.ts";
 import type { KvTarget, SystemName } from "./kv-target.ts";
 import { OmnimetaCluster } from "./omnimeta-cluster.ts";
 import { summarize, type ResultLine } from "./ratios.ts";
 import { RETRY_POLICY } from "./retry-policy.ts";
-import { sampleServers } from "./server-sample.ts";
+import { sampleServers, serverCpuMsBetween } from "./server-sample.ts";
 import { round } from "./stats.ts";
 
-const SETTLE_MS = 1000;
+/** After start, the cluster idles this long; idle RSS and idle CPU are measured over it. */
+const SETTLE_MS = 2000;
+/** Unmeasured puts at concurrency 16 before the first case, so that no case runs on a cold process. */
+const WARMUP_MS_MAX = 2000;
 const PAUSE_BETWEEN_CASES_MS = 300;
 
 function print(line: Record<string, unknown>): void {
@@ -42,8 +45,12 @@ async function runRound(round_: number, system: SystemName, options: BenchOption
   const target = await startSystem(system, runDir);
   const lines: ResultLine[] = [];
   try {
+    const settled = sampleServers(target);
     await sleep(SETTLE_MS);
-    const idleRssMb = sampleServers(target).rssMb.map((m) => round(m, 1));
+    const idle = sampleServers(target);
+    const idleRssMb = idle.rssMb.map((m) => round(m, 1));
+    const idleCpuPct = round((serverCpuMsBetween(settled, idle) / SETTLE_MS) * 100, 1);
+    await warmUp(target, load, Math.min(WARMUP_MS_MAX, load.durationMs));
     let prefilled = false;
     for (const spec of CASES) {
       if (options.only.length > 0 && !options.only.includes(spec.name)) continue;
@@ -51,14 +58,14 @@ async function runRound(round_: number, system: SystemName, options: BenchOption
         await prefill(target, load);
         prefilled = true;
       }
-      const line: ResultLine = { round: round_, system, version: target.version, ...(await runCase(target, spec, load)), idleRssMb };
+      const line: ResultLine = { round: round_, system, version: target.version, ...(await runCase(target, spec, load)), idleRssMb, idleCpuPct };
       print(line);
       lines.push(line);
       await sleep(PAUSE_BETWEEN_CASES_MS);
     }
   } finally {
-    await target.close();
-    rmSync(runDir, { recursive: true, force: true });
+    await target.close({ keepData: options.keep });
+    if (!options.keep) rmSync(runDir, { recursive: true, force: true });
   }
   return lines;
 }
@@ -76,7 +83,8 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const rootDir = mkdtempSync(join(tmpdir(), "omnimeta-bench-etcd-"));
-  process.on("exit", () => rmSync(rootDir, { recursive: true, force: true }));
+  if (options.keep) console.error(`bench:etcd: run dir (kept) ${rootDir}`);
+  else process.on("exit", () => rmSync(rootDir, { recursive: true, force: true }));
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(130));
   const runTag = `${process.pid.toString(36)}${Date.now().toString(36)}`;
   const load: Workload = { durationMs: options.durationMs, value: Buffer.alloc(options.valueBytes, 0x61), keyCount: options.keyCount, getKeyCount: options.getKeyCount, runTag };
@@ -88,4 +96,7 @@ async function main(): Promise<void> {
   print(summarize(lines));
 }
 
-await main();
+await main().catch((e: unknown) => {
+  console.error(`bench:etcd: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});

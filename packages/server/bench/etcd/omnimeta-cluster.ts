@@ -84,11 +84,11 @@ export class OmnimetaCluster implements KvTarget {
     await this.processOf(endpoint).kill();
   }
 
-  async close(): Promise<void> {
+  async close(options: { keepData?: boolean } = {}): Promise<void> {
     for (const c of this.clients.values()) {
       c.metadata.close();
       c.cluster.close();
     }
-    await this.cluster.close();
+    await this.cluster.close(options);
   }
 }

@@ -4,7 +4,7 @@
 /** The p-th percentile (0 < p <= 100) of an ascending array, nearest-rank; 0 for an empty one. */
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;
-  const rank = Math.ceil((p / 100) * sorted.length);
+  const rank = Math.ceil((p * sorted.length) / 100 - 1e-9); // 99.9 * 1000 / 100 is not exactly 999
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
 }
 
