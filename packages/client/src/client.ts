@@ -14,6 +14,7 @@ import type {
   WatchLeaderResponse,
 } from "@omnimeta/proto";
 import { Connections } from "./connections.ts";
+import type { ClientTls } from "./tls.ts";
 import type { Connection } from "./connections.ts";
 import { Deadline } from "./deadline.ts";
 import { Endpoints } from "./endpoints.ts";
@@ -27,7 +28,7 @@ import { dedupedLeaderStream, resilientStream, resumingWatch } from "./watch.ts"
 export type { OperationOptions } from "./retry.ts";
 
 export interface ClientOptions {
-  /** One or more addresses (http://host:port); a comma-separated string is accepted. */
+  /** One or more addresses (http://host:port, or https://host:port for TLS); a comma-separated string is accepted. */
   endpoints: string | readonly string[];
   /** Default deadline of one operation, all retries included. */
   timeoutMs?: number;
@@ -35,6 +36,8 @@ export interface ClientOptions {
   mode?: "session" | "unary";
   /** Learn the other members' addresses and the leader from ListMembers (default true). */
   discover?: boolean;
+  /** For https:// endpoints: the CA to trust, and a client certificate and key for mutual TLS (tlsFromFiles reads them). */
+  tls?: ClientTls;
 }
 
 export interface ReadOptions extends OperationOptions {
@@ -70,7 +73,7 @@ type ResultOf<K extends SessionOp["case"]> = Extract<SessionResult, { case: K }>
 
 export class OmnimetaClient {
   private readonly endpointSet: Endpoints;
-  private readonly connections = new Connections();
+  private readonly connections: Connections;
   private readonly timeoutMs: number;
   private readonly mode: "session" | "unary";
   private readonly discover: boolean;
@@ -83,6 +86,7 @@ export class OmnimetaClient {
     this.timeoutMs = options.timeoutMs ?? limits.operationTimeoutMsDefault;
     this.mode = options.mode ?? "session";
     this.discover = options.discover ?? true;
+    this.connections = new Connections(options.tls);
   }
 
   /** Every address known so far (seeds, then learnt members). */

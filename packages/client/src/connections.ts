@@ -1,5 +1,6 @@
 // One HTTP/2 connection per endpoint (gRPC protocol), with its service clients and its
-// Session stream. close() tears every connection down so a process can exit.
+// Session stream. close() tears every connection down so a process can exit. https:// endpoints use the
+// client's TLS settings (CA, and a client certificate for mutual TLS).
 
 import { createClient } from "@connectrpc/connect";
 import type { Client } from "@connectrpc/connect";
@@ -7,6 +8,7 @@ import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-no
 import { ClusterService, MetadataService } from "@omnimeta/proto";
 import { limits } from "./limits.ts";
 import { SessionStream } from "./session.ts";
+import type { ClientTls } from "./tls.ts";
 
 export interface Connection {
   readonly address: string;
@@ -22,6 +24,8 @@ interface Entry extends Connection {
 export class Connections {
   private readonly entries = new Map<string, Entry>();
   private closed = false;
+
+  constructor(private readonly tls: ClientTls = {}) {}
 
   get(address: string): Connection {
     return this.entry(address);
@@ -53,7 +57,7 @@ export class Connections {
         pingIntervalMs: limits.pingIntervalMs,
         pingTimeoutMs: limits.pingTimeoutMs,
         idleConnectionTimeoutMs: limits.idleConnectionTimeoutMs,
-      });
+      }, address.startsWith("https:") ? { ...this.tls } : undefined);
       const transport = createGrpcTransport({ baseUrl: address, sessionManager: manager });
       entry = {
         address,

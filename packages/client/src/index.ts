@@ -12,6 +12,7 @@ export {
 export { backoffDelayMs } from "./backoff.ts";
 export { Endpoints, normalizeAddress } from "./endpoints.ts";
 export { limits } from "./limits.ts";
+export { tlsFromFiles, type ClientTls } from "./tls.ts";
 // The contract's messages the API hands out, so that callers need not import @omnimeta/proto.
 export { EventType, NodeState, ReadConsistency } from "@omnimeta/proto";
 export type {

@@ -3,7 +3,7 @@
 
 import { Chalk } from "chalk";
 import type { ChalkInstance } from "chalk";
-import { OmnimetaClient } from "@omnimeta/client";
+import { OmnimetaClient, tlsFromFiles, type ClientTls } from "@omnimeta/client";
 import { renderJson } from "./render/json.ts";
 import { UsageError } from "./errors.ts";
 
@@ -34,6 +34,10 @@ export interface GlobalOptions {
   json?: boolean;
   timeout?: number;
   color?: boolean;
+  /** PEM files for https:// addresses: the CA to trust, and a client certificate and key (mutual TLS). */
+  ca?: string;
+  cert?: string;
+  key?: string;
 }
 
 export class Context {
@@ -42,6 +46,8 @@ export class Context {
   readonly json: boolean;
   readonly timeoutMs: number;
   readonly chalk: ChalkInstance;
+  private readonly tlsFiles: { ca?: string; cert?: string; key?: string };
+  private tls: ClientTls | undefined;
   private readonly clients: OmnimetaClient[] = [];
 
   constructor(options: GlobalOptions, io: Io) {
@@ -53,11 +59,17 @@ export class Context {
     this.timeoutMs = options.timeout ?? defaultTimeoutMs;
     const color = options.color !== false && io.stdout.isTTY === true && io.env.NO_COLOR === undefined;
     this.chalk = new Chalk({ level: color ? 1 : 0 });
+    this.tlsFiles = { ca: options.ca ?? io.env.CTL_CA, cert: options.cert ?? io.env.CTL_CERT, key: options.key ?? io.env.CTL_KEY };
   }
 
   /** A client over the --address list; "unary" for one-shot commands, "session" for load. */
   client(mode: "unary" | "session" = "unary"): OmnimetaClient {
-    const client = new OmnimetaClient({ endpoints: this.addresses, timeoutMs: this.timeoutMs, mode });
+    try {
+      this.tls ??= tlsFromFiles(this.tlsFiles);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    const client = new OmnimetaClient({ endpoints: this.addresses, timeoutMs: this.timeoutMs, mode, tls: this.tls });
     this.clients.push(client);
     return client;
   }

@@ -20,6 +20,9 @@ export function buildProgram(io: Io, json: boolean): Command {
     .option("--json", "machine-readable output: one JSON object per result (per line for watches)")
     .option("--timeout <ms>", "deadline of each request, retries included", parsePositiveInt, defaultTimeoutMs)
     .option("--no-color", "no colour (also off when stdout is not a terminal)")
+    .addOption(new Option("--ca <file>", "PEM CA that signs the servers' certificates (https:// addresses)").env("CTL_CA"))
+    .addOption(new Option("--cert <file>", "PEM client certificate, for servers that require one (mutual TLS)").env("CTL_CERT"))
+    .addOption(new Option("--key <file>", "PEM private key of --cert").env("CTL_KEY"))
     .showSuggestionAfterError(true);
   withExamples(program, [
     "ctl cluster provision",
@@ -27,6 +30,7 @@ export function buildProgram(io: Io, json: boolean): Command {
     "ctl metadata get greeting",
     "ctl --json cluster status",
     "CTL_ADDRESS=http://10.0.0.1:7001 ctl members list",
+    "ctl --address https://10.0.0.1:7001 --ca ca.pem --cert client.pem --key client-key.pem cluster status",
   ]);
   registerCluster(program, io);
   registerMetadata(program, io);

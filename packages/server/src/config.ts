@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { Limits } from "./limits.ts";
 import type { Logger } from "./log.ts";
+import type { TlsOptions } from "./tls/tls-credentials.ts";
 
 export interface ListenAddress {
   host: string;
@@ -31,6 +32,8 @@ export interface NodeOptions {
   /** Ticks per ballot-leader-election round (default 5, the core's). */
   electionTicks?: number;
   limits?: Partial<Limits>;
+  /** Serve TLS to clients and mutual TLS to peers (certificates reload on SIGHUP or a file change). */
+  tls?: TlsOptions;
   /** Structured logger; default JSON lines on stderr. */
   logger?: Logger;
 }
@@ -63,8 +66,8 @@ export function authorityOf(address: string): string {
   return s.replace(/\/+$/, "");
 }
 
-/** "host:port" or URL -> a normalised base URL "http://host:port". */
-export function normaliseUrl(address: string): string {
+/** "host:port" or URL -> a normalised base URL "http://host:port" (`scheme` for a bare host:port). */
+export function normaliseUrl(address: string, scheme: "http" | "https" = "http"): string {
   const s = address.trim().replace(/\/+$/, "");
   if (/^[a-z]+:\/\//i.test(s)) {
     let u: URL;
@@ -76,7 +79,7 @@ export function normaliseUrl(address: string): string {
     return `${u.protocol}//${u.host}`;
   }
   parseHostPort(s, "address");
-  return `http://${s}`;
+  return `${scheme}://${s}`;
 }
 
 export function parsePeerRoute(s: string): [string, string] {
@@ -91,7 +94,7 @@ export function parsePeerRoute(s: string): [string, string] {
 
 const usage = `usage: metad [--config FILE] --name NAME --data-dir DIR [--listen HOST:PORT] [--advertise URL]
              [--join URL,...] [--peer-route ADDR=VIA ...] [--max-value-bytes N] [--tick-ms N] [--election-ticks N]
-             [--compaction-slots N]
+             [--compaction-slots N] [--tls-cert FILE --tls-key FILE --tls-ca FILE [--tls-client-cert-required]]
 Environment: OMNIMETA_LOG_LEVEL=debug|info|warn|error; OMNIMETA_UNSAFE=stale-reads,ack-before-fsync,no-dedup (testing only)`;
 
 interface FileConfig {
@@ -105,6 +108,7 @@ interface FileConfig {
   electionTicks?: number;
   maxValueBytes?: number;
   limits?: Partial<Limits>;
+  tls?: { cert?: string; key?: string; ca?: string; clientCertRequired?: boolean };
 }
 
 /** Builds NodeOptions from argv (without node and script); throws ConfigError with one line. */
@@ -127,6 +131,10 @@ export function parseCommandLine(argv: string[]): NodeOptions {
         "tick-ms": { type: "string" },
         "election-ticks": { type: "string" },
         "compaction-slots": { type: "string" },
+        "tls-cert": { type: "string" },
+        "tls-key": { type: "string" },
+        "tls-ca": { type: "string" },
+        "tls-client-cert-required": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -140,8 +148,10 @@ export function parseCommandLine(argv: string[]): NodeOptions {
   const dataDir = v["data-dir"] ?? file.dataDir;
   if (!name) throw new ConfigError(`missing --name (or "name" in the config file)\n${usage}`);
   if (!dataDir) throw new ConfigError(`missing --data-dir (or "dataDir" in the config file)\n${usage}`);
+  const tls = tlsOptionsOf(v, file.tls);
+  const scheme = tls ? "https" : "http";
   const joinList = v.join ?? (file.join === undefined ? [] : Array.isArray(file.join) ? file.join : [file.join]);
-  const join = joinList.flatMap((j) => j.split(",")).map((j) => j.trim()).filter((j) => j !== "").map(normaliseUrl);
+  const join = joinList.flatMap((j) => j.split(",")).map((j) => j.trim()).filter((j) => j !== "").map((j) => normaliseUrl(j, scheme));
   const peerRoutes: Record<string, string> = {};
   for (const [from, via] of Object.entries(file.peerRoutes ?? {})) peerRoutes[authorityOf(from)] = authorityOf(via);
   for (const r of v["peer-route"] ?? []) {
@@ -158,13 +168,31 @@ export function parseCommandLine(argv: string[]): NodeOptions {
     name,
     dataDir,
     listen: parseHostPort(v.listen ?? file.listen ?? "127.0.0.1:7001", "--listen"),
-    advertise: v.advertise ?? file.advertise ? normaliseUrl((v.advertise ?? file.advertise)!) : undefined,
+    advertise: v.advertise ?? file.advertise ? normaliseUrl((v.advertise ?? file.advertise)!, scheme) : undefined,
     join,
     peerRoutes,
     tickMs,
     electionTicks,
     limits,
+    ...(tls ? { tls } : {}),
   };
+}
+
+/** --tls-* flags over the file's "tls" object: all of cert, key and CA, or none of them. */
+function tlsOptionsOf(v: Record<string, string | boolean | string[] | undefined>, file: FileConfig["tls"]): TlsOptions | undefined {
+  const pick = (flag: string, field: "cert" | "key" | "ca"): string | undefined => (v[flag] as string | undefined) ?? file?.[field];
+  const certFile = pick("tls-cert", "cert");
+  const keyFile = pick("tls-key", "key");
+  const caFile = pick("tls-ca", "ca");
+  const clientCertRequired = (v["tls-client-cert-required"] as boolean | undefined) ?? file?.clientCertRequired ?? false;
+  if (certFile === undefined && keyFile === undefined && caFile === undefined) {
+    if (clientCertRequired) throw new ConfigError("--tls-client-cert-required needs --tls-cert, --tls-key and --tls-ca");
+    return undefined;
+  }
+  if (!certFile || !keyFile || !caFile) {
+    throw new ConfigError("TLS needs all of --tls-cert, --tls-key and --tls-ca (or cert, key and ca in the config file's \"tls\")");
+  }
+  return { certFile, keyFile, caFile, clientCertRequired };
 }
 
 function readConfigFile(path: string): FileConfig {

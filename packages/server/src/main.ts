@@ -1,5 +1,5 @@
-// The metad binary: flags/config -> startNode; SIGTERM/SIGINT stop it gracefully. Startup errors are
-// one readable line on stderr (exit 2 for usage, 1 otherwise), never a stack trace.
+// The metad binary: flags/config -> startNode; SIGTERM/SIGINT stop it gracefully, SIGHUP reloads the TLS
+// files. Startup errors are one readable line on stderr (exit 2 for usage, 1 otherwise), never a stack trace.
 
 import { ConfigError, HelpRequested, parseCommandLine } from "./config.ts";
 import { startNode, type MetaNode } from "./node/meta-node.ts";
@@ -31,6 +31,15 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+  // SIGHUP re-reads the TLS files (a renewed certificate) without a restart; without TLS it is ignored.
+  process.on("SIGHUP", () => {
+    if (options.tls === undefined) return;
+    try {
+      node.reloadTls();
+    } catch (e) {
+      process.stderr.write(JSON.stringify({ ts: new Date().toISOString(), level: "error", node: options.name, msg: "TLS reload failed; keeping the previous certificates", error: (e as Error).message }) + "\n");
+    }
+  });
   const { error } = await node.stopped;
   process.exit(error === undefined ? 0 : 1);
 }

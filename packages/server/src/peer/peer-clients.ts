@@ -1,11 +1,14 @@
 // One HTTP/2 connection per peer address, shared by every node-to-node call (consensus Exchange,
-// request forwarding, Join, Identify, FetchState). Honours peer routes: address ADDR is dialled at VIA.
+// request forwarding, Join, Identify, Admit). Honours peer routes: address ADDR is dialled at VIA. An
+// https:// peer is dialled over TLS with this node's certificate (mutual TLS) and the cluster's CA as trust.
 
 import * as net from "node:net";
+import * as tls from "node:tls";
 import { createClient, type Client, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { ClusterService, MetadataService, PeerService } from "@omnimeta/proto";
 import { authorityOf, normaliseUrl } from "../config.ts";
+import type { TlsCredentials } from "../tls/tls-credentials.ts";
 
 export interface PeerConnection {
   /** The peer's advertised address (base URL). */
@@ -27,8 +30,14 @@ interface Entry extends PeerConnection {
 export class PeerClients {
   private readonly byAddress = new Map<string, Entry>();
   private closed = false;
+  private tls: TlsCredentials | undefined;
 
   constructor(private readonly routes: Record<string, string>) {}
+
+  /** From now on, TLS connections present these credentials (read at each new connection: reloads apply). */
+  setTls(credentials: TlsCredentials): void {
+    this.tls = credentials;
+  }
 
   /** The URL dialled to reach `address` (after peer routes). */
   dialUrlOf(address: string): string {
@@ -51,7 +60,7 @@ export class PeerClients {
         // destroyed and then throws from a timer (ERR_HTTP2_INVALID_SESSION); the Exchange stream keeps it busy anyway.
         { pingIntervalMs: 1000, pingTimeoutMs: 3000, pingIdleConnection: false },
         // Small messages must leave at once: no Nagle delay (it costs ~40 ms with delayed ACKs).
-        { createConnection: () => net.connect({ host: target.hostname.replace(/^\[|\]$/g, ""), port: Number(target.port || 80), noDelay: true }) },
+        { createConnection: () => this.connect(target, new URL(key).hostname) },
       );
       const transport = createConnectTransport({
         baseUrl: dialUrl,
@@ -73,6 +82,22 @@ export class PeerClients {
       this.byAddress.set(key, e);
     }
     return e;
+  }
+
+  private connect(target: URL, peerHost: string): net.Socket {
+    const host = target.hostname.replace(/^\[|\]$/g, "");
+    if (target.protocol !== "https:") return net.connect({ host, port: Number(target.port || 80), noDelay: true });
+    // The certificate is checked against the advertised host, also when a peer route dials elsewhere.
+    const name = peerHost.replace(/^\[|\]$/g, "");
+    const socket = tls.connect({
+      host,
+      port: Number(target.port || 443),
+      ALPNProtocols: ["h2"],
+      ...(net.isIP(name) === 0 ? { servername: name } : {}),
+      checkServerIdentity: (_h, cert) => tls.checkServerIdentity(name, cert),
+      ...(this.tls ? { secureContext: this.tls.clientContext() } : {}),
+    });
+    return socket.setNoDelay(true);
   }
 
   close(): void {

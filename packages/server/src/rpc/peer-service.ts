@@ -1,15 +1,18 @@
 // PeerService handlers (node to node): the inbound half of consensus Exchange streams, Join, Identify
-// and Admit. Messages from another cluster or addressed to another node are refused.
+// and Admit. Messages from another cluster or addressed to another node are refused, and so is, on a TLS
+// listener, every caller without a client certificate from the cluster's CA (it cannot join, send or vote).
 
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { PeerService } from "@omnimeta/proto";
 import type { MembershipChanges } from "../node/membership-changes.ts";
 import type { NodeRuntime } from "../node/node-runtime.ts";
 import { OpError } from "./op-error.ts";
+import { requirePeerCertificate } from "../tls/peer-auth.ts";
 
 export function peerService(rt: NodeRuntime, changes: MembershipChanges): ServiceImpl<typeof PeerService> {
   return {
-    async exchange(requests) {
+    async exchange(requests, ctx) {
+      requirePeerCertificate(ctx);
       let partial: Uint8Array[] = [];
       let partialBytes = 0;
       for await (const req of requests) {
@@ -43,6 +46,7 @@ export function peerService(rt: NodeRuntime, changes: MembershipChanges): Servic
       return {};
     },
     async join(req, ctx) {
+      requirePeerCertificate(ctx);
       try {
         if (req.name === "" || req.address === "" || req.storageId === "") {
           throw new OpError(Code.InvalidArgument, "join needs name, address and storage_id");
@@ -52,8 +56,12 @@ export function peerService(rt: NodeRuntime, changes: MembershipChanges): Servic
         throw OpError.from(e).toConnectError();
       }
     },
-    identify: () => changes.identity(),
-    admit(req) {
+    identify: (_req, ctx) => {
+      requirePeerCertificate(ctx);
+      return changes.identity();
+    },
+    admit(req, ctx) {
+      requirePeerCertificate(ctx);
       try {
         changes.admit(req.clusterId, Number(req.nodeId), req.storageId, req.configurationMetadata);
         return {};

@@ -16,6 +16,8 @@ export interface MetadSpec {
   args: string[];
   /** OMNIMETA_UNSAFE for this node ("" for none). */
   unsafe: string;
+  /** "https" when args carry --tls-* flags (default "http"). */
+  scheme?: "http" | "https";
 }
 
 export type ProcessState = "stopped" | "running" | "paused";
@@ -38,7 +40,7 @@ export class MetadProcess {
   }
 
   get address(): string {
-    return `http://127.0.0.1:${this.spec.port}`;
+    return `${this.spec.scheme ?? "http"}://127.0.0.1:${this.spec.port}`;
   }
 
   get pid(): number | undefined {
@@ -101,6 +103,12 @@ export class MetadProcess {
     if (child === undefined) return;
     child.kill("SIGKILL");
     await this.exited;
+  }
+
+  /** Sends a signal (e.g. SIGHUP: reload the TLS files). */
+  signal(signal: NodeJS.Signals): void {
+    if (this.state !== "running") throw new Error(`cannot signal ${this.name}: ${this.state}`);
+    this.child!.kill(signal);
   }
 
   pause(): void {
