@@ -6,7 +6,7 @@ import type { KvTarget } from "./kv-target.ts";
 import { LeaderFinder } from "./leader-finder.ts";
 import { LeaderWatch } from "./leader-watch.ts";
 import { withRetry, type RetryCounts } from "./retry-policy.ts";
-import { sampleServers, serverCpuMsBetween } from "./server-sample.ts";
+import { sampleServers, serverCpuSplitBetween } from "./server-sample.ts";
 import { longestGap, percentile, round } from "./stats.ts";
 
 export interface CaseSpec {
@@ -67,12 +67,13 @@ export async function runCase(target: KvTarget, spec: CaseSpec, load: Workload):
   await killed;
   const after = sampleServers(target);
   const leaderChanges = watch === undefined ? undefined : await watch.stop();
-  const cpuMs = serverCpuMsBetween(before, after);
-  return describe(spec, load, result, { cpuMs, rssMb: after.rssMb, retries, leaderChanges, lookups: finder.lookupCount, killAtMs });
+  const cpu = serverCpuSplitBetween(before, after);
+  return describe(spec, load, result, { cpuMs: cpu.user + cpu.system, cpuSystemMs: cpu.system, rssMb: after.rssMb, retries, leaderChanges, lookups: finder.lookupCount, killAtMs });
 }
 
 interface Extras {
   cpuMs: number;
+  cpuSystemMs: number;
   rssMb: number[];
   retries: RetryCounts;
   leaderChanges: number | undefined;
@@ -96,6 +97,8 @@ function describe(spec: CaseSpec, load: Workload, r: LoadResult, x: Extras): Cas
     // With a node killed mid-case its CPU is lost, so per-op CPU is only given for fault-free cases.
     serverCpuMsPerOp: fault || ops === 0 ? null : round(x.cpuMs / ops, 4),
     serverCpuPct: fault ? null : round((x.cpuMs / r.wallMs) * 100, 1),
+    // The kernel's part of serverCpuMsPerOp (fsync, sockets); the rest is user space.
+    serverSysShare: fault || x.cpuMs === 0 ? null : round(x.cpuSystemMs / x.cpuMs, 2),
     loadgenCpuPct: round(r.loadgenCpuPct, 1),
     rssMb: x.rssMb.map((m) => round(m, 1)),
     retries: Object.fromEntries(x.retries),

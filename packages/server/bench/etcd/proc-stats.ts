@@ -3,8 +3,8 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 
-/** utime + stime in clock ticks from one /proc/PID/stat line. The comm field may hold spaces and ')'. */
-export function parseCpuTicks(statLine: string): number {
+/** utime and stime in clock ticks from one /proc/PID/stat line. The comm field may hold spaces and ')'. */
+export function parseCpuTicks(statLine: string): { user: number; system: number } {
   const end = statLine.lastIndexOf(")");
   if (end < 0) throw new Error(`not a /proc/PID/stat line: ${statLine.slice(0, 80)}`);
   // After "pid (comm) " come: state(3) ppid(4) … utime(14) stime(15); index 0 here is field 3.
@@ -12,7 +12,7 @@ export function parseCpuTicks(statLine: string): number {
   const utime = Number(fields[14 - 3]);
   const stime = Number(fields[15 - 3]);
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error(`bad utime/stime in: ${statLine.slice(0, 120)}`);
-  return utime + stime;
+  return { user: utime, system: stime };
 }
 
 /** VmRSS in MB from /proc/PID/status text; 0 when the field is absent (a zombie). */
@@ -35,12 +35,14 @@ export function clockTicksPerSecond(): number {
   return ticksPerSecond;
 }
 
-/** CPU milliseconds (user + system) used so far by the process, 0 if it is gone. */
-export function cpuMsOf(pid: number): number {
+/** CPU milliseconds used so far by the process, user and system; undefined if it is gone. */
+export function cpuMsOf(pid: number): { user: number; system: number } | undefined {
   try {
-    return (parseCpuTicks(readFileSync(`/proc/${pid}/stat`, "utf8")) * 1000) / clockTicksPerSecond();
+    const ticks = parseCpuTicks(readFileSync(`/proc/${pid}/stat`, "utf8"));
+    const msPerTick = 1000 / clockTicksPerSecond();
+    return { user: ticks.user * msPerTick, system: ticks.system * msPerTick };
   } catch {
-    return 0;
+    return undefined;
   }
 }
 

@@ -27,7 +27,7 @@ test("the median of an even count is the mean of the middle two, and the gap is 
 test("utime + stime are read after the last ')' so a command name with spaces and parens cannot shift them", () => {
   // Fields 14 and 15 (utime, stime) are 1234 and 56.
   const line = "4242 (node (metad) x) S 1 4242 4242 0 -1 4194304 9000 0 0 0 1234 56 0 0 20 0 11 0 100 900000000 20000 18446744073709551615";
-  assert.equal(parseCpuTicks(line), 1290);
+  assert.deepEqual(parseCpuTicks(line), { user: 1234, system: 56 });
   assert.throws(() => parseCpuTicks("garbage"), /not a \/proc\/PID\/stat line/);
 });
 
