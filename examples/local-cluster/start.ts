@@ -16,7 +16,8 @@ const repoRoot = join(here, "..", "..");
 // For tests: another data root and other ports than the configs' 7001-7003.
 const dataRoot = process.env.OMNIMETA_START_DATA ?? join(here, "data");
 const portOverride = process.env.OMNIMETA_START_PORTS?.split(",").map(Number);
-const mainTs = join(repoRoot, "packages", "server", "src", "main.ts");
+// The binary users run (a cached bundle of packages/server/src/main.ts, not the TypeScript loader).
+const metadBin = join(repoRoot, "packages", "server", "bin", "metad.js");
 const names = ["n1", "n2", "n3"];
 
 interface NodeConfig {
@@ -47,7 +48,7 @@ function startNode(name: string): Running {
   mkdirSync(dataDir, { recursive: true });
   const logPath = join(dataRoot, `${name}.log`);
   const log = createWriteStream(logPath, { flags: "a" });
-  const child = spawn(process.execPath, ["--import", "tsx", mainTs, "--config", configPath, "--data-dir", dataDir, ...overrides], {
+  const child = spawn(process.execPath, [metadBin, "--config", configPath, "--data-dir", dataDir, ...overrides], {
     cwd: repoRoot,
     stdio: ["ignore", "ignore", "pipe"],
     // Own process group: Ctrl-C reaches only this script, which then stops the nodes with SIGTERM.
