@@ -99,26 +99,30 @@ export function clusterService(rt: NodeRuntime, changes: MembershipChanges): Ser
         },
         (address, headers) => rt.clients.get(address).cluster.removeMember(req, { headers }),
       ),
+    // Each message is the node's leader at the moment it is sent, never a queued one: a change noticed
+    // while a message was in flight is read afresh, so a watcher is never told a leader that this node
+    // already knows to be superseded (changes in between are coalesced, as etcd's watch does).
     async *watchLeader(_req, ctx) {
-      const queue: LeaderInfo[] = [rt.currentLeader()];
+      let dirty = true;
       let wake: (() => void) | undefined;
-      const off = rt.onLeaderChange((l) => {
-        queue.push(l);
+      const off = rt.onLeaderChange(() => {
+        dirty = true;
         wake?.();
       });
       const onAbort = (): void => wake?.();
       ctx.signal.addEventListener("abort", onAbort);
       try {
-        let last = -1;
+        let last: LeaderInfo | undefined;
         while (!ctx.signal.aborted && !rt.closing) {
-          const l = queue.shift();
-          if (!l) {
+          if (!dirty) {
             await new Promise<void>((r) => (wake = r));
             wake = undefined;
             continue;
           }
-          if (l.leaderId === last) continue;
-          last = l.leaderId;
+          dirty = false;
+          const l = rt.currentLeader();
+          if (last && sameLeadership(last, l)) continue;
+          last = l;
           yield leaderToProto(l);
         }
       } finally {
@@ -127,4 +131,9 @@ export function clusterService(rt: NodeRuntime, changes: MembershipChanges): Ser
       }
     },
   };
+}
+
+/** Same leader, ballot and configuration: nothing for a watcher to learn. */
+function sameLeadership(a: LeaderInfo, b: LeaderInfo): boolean {
+  return a.leaderId === b.leaderId && a.configurationId === b.configurationId && a.ballot?.n === b.ballot?.n && a.ballot?.pid === b.ballot?.pid;
 }
