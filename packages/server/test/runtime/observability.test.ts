@@ -49,9 +49,9 @@ test("WatchLeader sends the current leader at once, then the next one after the 
       const l = cluster.nodes.find((n) => !cluster.stopped.has(n) && n.node.status().isLeader);
       return l && seen.at(-1) === BigInt(l.node.nodeId) && watcher.node.status().leaderId === l.node.nodeId ? l : undefined;
     };
-    let leader: TestNode | undefined;
-    await waitFor("the watch to name the leader", () => (leader = named()) !== undefined);
-    if (!leader) throw new Error("unreachable: waitFor returned without a leader");
+    let found: TestNode | undefined;
+    await waitFor("the watch to name the leader", () => (found = named()) !== undefined);
+    const leader = found!;
     const mark = seen.length;
     await cluster.stop(leader);
     await waitFor("a new leader", () => seen.slice(mark).some((id) => id !== 0n && Number(id) !== leader.node.nodeId), 30_000);
