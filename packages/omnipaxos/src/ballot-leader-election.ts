@@ -2,7 +2,9 @@
 // quorum-connected when it heard a quorum in its last round, and only quorum-connected (and
 // ready) nodes are candidates. Each node follows the highest candidate ballot it can see, and
 // bumps its own ballot above a leader that neither it nor a quorum-connected peer still hears,
-// so partial connectivity cannot livelock.
+// so partial connectivity cannot livelock. Unlike the paper's rule (always follow the highest
+// candidate), a live leader is kept: leadership moves when the leader fails, not when a higher ballot
+// shows up, and a slow reply still counts as a sign of life.
 import { BALLOT_ZERO, compareBallots, type Ballot } from "./ballot.ts";
 import type { HeartbeatReply, HeartbeatRequest } from "./messages.ts";
 import type { Outbox } from "./outbox.ts";
@@ -31,6 +33,8 @@ export class BallotLeaderElection {
   /** In the last round the leader itself answered us as a candidate (what we vouch for: only
    *  first-hand knowledge, so that two nodes cannot keep a dead leader alive for each other). */
   private leaderHeardDirectly = false;
+  /** The leader's reply to the previous round came late, during this one: it is slow, not gone. */
+  private leaderAnsweredLate = false;
   private readonly quorum: number;
 
   constructor(
@@ -63,6 +67,7 @@ export class BallotLeaderElection {
   startRound(): void {
     this.round++;
     this.replies.clear();
+    this.leaderAnsweredLate = false;
     for (const to of this.peers) {
       this.out.push({ kind: "HeartbeatRequest", from: this.pid, to, configurationId: this.configurationId, round: this.round });
     }
@@ -77,7 +82,14 @@ export class BallotLeaderElection {
   }
 
   handleHeartbeatReply(msg: HeartbeatReply): void {
-    if (msg.round !== this.round) return;
+    if (msg.round !== this.round) {
+      // A busy leader (a long fsync, a stalled event loop) answers after the round it was asked in ended.
+      // That reply still proves it alive: a node must not be deposed for being slow, only for being gone.
+      if (msg.round === this.round - 1 && msg.from === this.leader.pid && msg.quorumConnected && msg.ready && msg.retiring !== true) {
+        this.leaderAnsweredLate = true;
+      }
+      return;
+    }
     this.replies.set(msg.from, {
       ballot: msg.ballot,
       candidate: msg.quorumConnected && msg.ready,
@@ -115,14 +127,19 @@ export class BallotLeaderElection {
       this.leader = BALLOT_ZERO;
       top = this.topCandidate();
     }
-    if (compareBallots(top, this.leader) > 0) this.leader = top;
+    // Sticky leadership: a higher candidate (a member that just became ready, a node that bumped its ballot
+    // while cut off) does not depose a leader that is still alive. Leadership moves only when the leader
+    // fails, so a healthy cluster never changes leader; a higher ballot that does get elected elsewhere
+    // still wins here through its Prepare (observePromise).
+    const leaderHolds = compareBallots(this.leader, BALLOT_ZERO) > 0 && this.leaderMissedRounds === 0;
+    if (compareBallots(top, this.leader) > 0 && !leaderHolds) this.leader = top;
   }
 
   /** The leader we follow answered this round as a candidate. Its reply may carry a ballot below the
    *  one it leads with (the reply left before it was elected), so match by pid, not by ballot. */
   private leaderAlive(): boolean {
     if (this.leader.pid === this.pid) return this.isReady();
-    if (this.replies.get(this.leader.pid)?.candidate === true) return true;
+    if (this.replies.get(this.leader.pid)?.candidate === true || this.leaderAnsweredLate) return true;
     // Out of our reach, but a quorum-connected node hears it as a candidate: it still leads.
     for (const r of this.replies.values()) {
       if (r.vouchesFor !== undefined && r.vouchesFor.pid === this.leader.pid && compareBallots(r.vouchesFor, this.leader) >= 0) return true;

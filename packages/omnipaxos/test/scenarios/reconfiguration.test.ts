@@ -161,3 +161,28 @@ test("a new member with empty storage that is behind a snapshot receives it", ()
     expect compacted 4 >= 5
   `);
 });
+
+test("a new member that becomes ready with a higher ballot does not depose the live leader (sticky leadership)", () => {
+  scenario(`
+    nodes 1 2 3
+    tick-until leader 3 within 20
+    append 3 a
+    tick 1
+    reconfigure 3 2:1,2,4
+    tick 1
+    expect config 2 on 1,2,3
+    # node 4 is not started yet: nodes 1 and 2 form a quorum of configuration 2 and elect 2
+    tick-until leader 2 on 1,2 within 30
+    append 2 b
+    tick 2
+    expect decided a b on 1,2
+    start 4 config 2:1,2,4
+    # node 4 (highest id, so the highest ballot of its round) gets the prefix and becomes a candidate;
+    # the leader is alive, so leadership stays where it is
+    tick 40
+    expect leader 2 on 1,2,4
+    append 4 c
+    tick 3
+    expect decided a b c on 1,2,4
+  `);
+});
