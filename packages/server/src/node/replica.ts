@@ -21,6 +21,18 @@ import { OpError, resourceExhausted, unavailable, type LeaderHintInfo } from "..
 export type CoreMessage = Message<Command, KvSnapshot>;
 export type Core = OmniPaxos<Command, KvSnapshot>;
 
+/** The messages a flush sends before its commit (see flush()): the leader's replication and liveness
+ *  traffic, which vouches for nothing on this node's disk. Promise, Accepted, Prepare and the rest wait. */
+const earlyKinds: ReadonlySet<CoreMessage["kind"]> = new Set<CoreMessage["kind"]>([
+  "AcceptDecide",
+  "AcceptSync",
+  "Decide",
+  "HeartbeatRequest",
+  "HeartbeatReply",
+  "ProposalForward",
+  "ReadQuorumRequest",
+]);
+
 /** Entries applied per pass of the apply loop (bounds one read from the log). */
 const applyChunkEntries = 4096;
 /** ack-before-fsync (unsafe): how long staged writes wait for their commit. */
@@ -228,40 +240,106 @@ export class Replica {
     this.input();
   }
 
-  /** Runs a flush now if one is due (used before shutting down). */
+  /** Runs a flush now if one is due, and the commit it left pending (used before shutting down). */
   flushNow(): void {
     if (this.scheduled) this.flush();
+    this.finishNow();
   }
 
-  // ---- the flush: take, apply, commit, send, answer ----
+  // ---- the flush: take, apply, (answer), commit, send, answer ----
+  //
+  // A flush is two event-loop turns. The first takes the core's output and applies what was decided. When
+  // every decided slot was already durable in this node's log before this flush (decidedIdx <=
+  // durableAcceptedIdx), its answers, watch events and reads go out at once: a decided slot is durable on
+  // a quorum, and this node's own acceptance counted in the decision was committed in an earlier flush
+  // (every message it sent that could bring back an Accepted left after that commit). Only a decision that
+  // may rest on a write staged in this flush (one node deciding alone) waits for the commit.
+  // The commit runs in the next turn (setImmediate), so those answers reach the socket first instead of
+  // waiting behind an fsync.
+  //
+  // The core's messages wait for the commit (storage.ts, rule 2), except the leader's replication traffic
+  // (earlyKinds), which leaves before it so that the leader's fsync and its followers' run at once
+  // (Raft thesis §10.2.1). Why that is safe:
+  //  - Those messages vouch for nothing on this node's disk: an AcceptDecide or AcceptSync is sent in a
+  //    ballot whose promise was committed before its Prepare left (Prepare is not early: a promise lost in a
+  //    crash could let the restarted node reuse the ballot), and heartbeats and forwards carry no durable state.
+  //  - The leader's own acceptance of the entries they carry is committed by this flush's second half. An
+  //    Accepted for them can only be counted after this first half, and whatever the decision then
+  //    produces leaves in a later flush, which first completes this one's commit (finishNow). So no answer,
+  //    Decide or decided index leaves before every acceptance it counts is durable, this node's included.
+
+  /** The accepted index as of the last commit: slots below it are durable in this node's log. */
+  private durableAcceptedIdx = 0;
+  /** The second half of the last flush, until it ran. */
+  private pendingFinish: (() => void) | undefined;
 
   private flush(): void {
     this.scheduled = false;
     if (this.stopped) return;
+    // A flush never overtakes the commit of the previous one: outputs leave in commit order.
+    this.finishNow();
     const started = performance.now();
     this.metrics.flushInputs.observe(this.inputCount);
     this.inputCount = 0;
     let outgoing: CoreMessage[];
     let results: Array<[string, ApplyResult]>;
     let events: WatchEvent[];
+    let acceptedIdx: number;
+    let early: boolean;
     try {
       outgoing = this.core.takeOutgoingMessages();
+      acceptedIdx = this.core.getAcceptedIdx();
       this.acceptPhase = undefined;
       results = this.applyDecided();
       events = this.machine.takeEvents();
-      if (this.unsafe.ackBeforeFsync) this.scheduleLazyCommit();
-      else this.commit();
+      early = !this.unsafe.ackBeforeFsync && this.core.getDecidedIdx() <= this.durableAcceptedIdx;
     } catch (e) {
       this.hooks.fatal(e);
       return;
     }
-    this.send(outgoing);
-    this.answer(results);
-    this.hooks.committed(events);
-    this.observeChanges();
-    this.issueDeferredReads();
-    this.hooks.flushed();
-    this.metrics.flushSeconds.observe((performance.now() - started) / 1000);
+    if (early) {
+      this.answer(results);
+      this.hooks.committed(events);
+    }
+    let late = outgoing;
+    if (!this.unsafe.ackBeforeFsync) {
+      const first = outgoing.filter((m) => earlyKinds.has(m.kind));
+      if (first.length > 0) {
+        late = outgoing.filter((m) => !earlyKinds.has(m.kind));
+        this.send(first);
+      }
+    }
+    const finish = (): void => {
+      if (this.pendingFinish !== finish) return;
+      this.pendingFinish = undefined;
+      try {
+        if (this.unsafe.ackBeforeFsync) this.scheduleLazyCommit();
+        else this.commit();
+      } catch (e) {
+        this.hooks.fatal(e);
+        return;
+      }
+      // Everything written before the take is durable now (the log may also have shrunk: a sync truncated it).
+      if (!this.unsafe.ackBeforeFsync) this.durableAcceptedIdx = acceptedIdx;
+      this.send(late);
+      if (!early) {
+        this.answer(results);
+        this.hooks.committed(events);
+      } else {
+        this.answerReads();
+      }
+      this.observeChanges();
+      this.issueDeferredReads();
+      this.hooks.flushed();
+      this.metrics.flushSeconds.observe((performance.now() - started) / 1000);
+    };
+    this.pendingFinish = finish;
+    setImmediate(finish);
+  }
+
+  /** Runs the pending second half of a flush now (before the next flush, or before stopping). */
+  private finishNow(): void {
+    this.pendingFinish?.();
   }
 
   private commit(): void {
