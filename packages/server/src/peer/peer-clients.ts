@@ -3,6 +3,7 @@
 // https:// peer is dialled over TLS with this node's certificate (mutual TLS) and the cluster's CA as trust.
 
 import * as net from "node:net";
+import type * as http2 from "node:http2";
 import * as tls from "node:tls";
 import { createClient, type Client, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
@@ -20,6 +21,10 @@ export interface PeerConnection {
   readonly cluster: Client<typeof ClusterService>;
   /** "open" when the HTTP/2 connection is established. */
   state(): string;
+  /** A raw HTTP/2 stream on this connection (the consensus Exchange writes its frames itself: peer-link.ts). */
+  openStream(path: string, headers: http2.OutgoingHttpHeaders): Promise<http2.ClientHttp2Stream>;
+  /** Tells the connection's keep-alive that `stream` delivered bytes (no PING needed). */
+  noteRead(stream: http2.ClientHttp2Stream): void;
 }
 
 interface Entry extends PeerConnection {
@@ -78,6 +83,8 @@ export class PeerClients {
         metadata: createClient(MetadataService, transport),
         cluster: createClient(ClusterService, transport),
         state: () => manager.state(),
+        openStream: (path, headers) => manager.request("POST", path, headers, {}),
+        noteRead: (stream) => manager.notifyResponseByteRead(stream),
       };
       this.byAddress.set(key, e);
     }

@@ -1,15 +1,23 @@
 // The outbound half of consensus traffic to one peer: a long-lived client-streaming Exchange call that
-// carries batches of encoded core messages. Reconnects with capped exponential backoff and jitter; while
-// down, batches queue up to a bound (oldest dropped; the core resends what matters on its timeouts).
+// carries batches of encoded core messages. The frames are written straight onto the HTTP/2 stream, in
+// the Connect streaming format the receiving PeerService handler reads: a batch reaches the socket in the
+// same event-loop turn it is sent in. (Connect's own client writes one message per turn, each after the
+// previous write's callback, through a chain of async iterators: a batch queued behind another waited a
+// turn, which is behind the sender's fsync, and cost CPU per message.)
+// Reconnects with capped exponential backoff and jitter; while the stream is down or congested, batches
+// queue up to a bound (oldest dropped; the core resends what matters on its timeouts).
 
-import { create } from "@bufbuild/protobuf";
-import { ExchangeRequestSchema, type ExchangeRequest } from "@omnimeta/proto";
-import { AsyncQueue } from "./async-queue.ts";
+import type * as http2 from "node:http2";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { ExchangeRequestSchema } from "@omnimeta/proto";
 import type { PeerClients } from "./peer-clients.ts";
 import type { Logger } from "../log.ts";
 
 const backoffMinMs = 20;
 const backoffMaxMs = 1000;
+const exchangePath = "/omnimeta.v1.PeerService/Exchange";
+/** Bytes the HTTP/2 stream may hold unsent before new batches queue here instead (and may be dropped). */
+const streamBufferedBytesMax = 8 * 1024 * 1024;
 
 export interface PeerLinkOptions {
   clusterId: string;
@@ -24,16 +32,19 @@ export interface PeerLinkOptions {
   chunkBytes: number;
   logger: Logger;
   onDropped: (count: number) => void;
+  /** Extra request headers of the Exchange stream (e.g. peer authentication). */
+  headers?: () => http2.OutgoingHttpHeaders;
 }
 
 export class PeerLink {
-  private queue: AsyncQueue<ExchangeRequest[]>;
+  /** Whole batches (each a list of enveloped ExchangeRequests) not yet written to a stream. */
+  private pending: Buffer[][] = [];
+  private stream: http2.ClientHttp2Stream | undefined;
   private closed = false;
   private failures = 0;
   private timer: NodeJS.Timeout | undefined;
-  private abort: AbortController | undefined;
+
   constructor(private readonly o: PeerLinkOptions) {
-    this.queue = new AsyncQueue(o.queueBatchesMax);
     this.open();
   }
 
@@ -42,18 +53,40 @@ export class PeerLink {
   }
 
   /**
-   * Queues one encoded batch; a batch over chunkBytes goes as several partial requests. The queue holds
-   * whole batches, so dropping (queue full) never splits one; a stream that breaks mid-batch loses the
-   * rest of it, and the receiver discards the partial chunks with its end of that stream.
+   * Sends one encoded batch; a batch over chunkBytes goes as several partial requests. Batches are written or
+   * queued whole, so dropping (queue full) never splits one; a stream that breaks mid-batch loses the rest
+   * of it, and the receiver discards the partial chunks with its end of that stream.
    */
   send(batch: Uint8Array): void {
     if (this.closed) return;
-    const before = this.queue.droppedCount;
+    const frames = this.frames(batch);
+    const s = this.stream;
+    if (s && this.pending.length === 0 && s.writableLength < streamBufferedBytesMax) {
+      for (const f of frames) s.write(f);
+      return;
+    }
+    this.pending.push(frames);
+    if (this.pending.length > this.o.queueBatchesMax) {
+      this.pending.shift();
+      this.o.onDropped(1);
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.pending = [];
+    this.stream?.close();
+    this.stream = undefined;
+  }
+
+  /** The enveloped ExchangeRequests of one batch: flag byte 0, 4-byte big-endian length, message. */
+  private frames(batch: Uint8Array): Buffer[] {
     const chunk = this.o.chunkBytes;
-    const requests: ExchangeRequest[] = [];
+    const out: Buffer[] = [];
     for (let off = 0; ; off += chunk) {
       const last = off + chunk >= batch.length;
-      requests.push(create(ExchangeRequestSchema, {
+      const bytes = toBinary(ExchangeRequestSchema, create(ExchangeRequestSchema, {
         clusterId: this.o.clusterId,
         from: BigInt(this.o.fromId),
         to: BigInt(this.o.toId),
@@ -61,38 +94,63 @@ export class PeerLink {
         fromAddress: this.o.fromAddress,
         partial: !last,
       }));
+      const f = Buffer.allocUnsafe(5 + bytes.length);
+      f[0] = 0;
+      f.writeUInt32BE(bytes.length, 1);
+      f.set(bytes, 5);
+      out.push(f);
       if (last) break;
     }
-    this.queue.push(requests);
-    if (this.queue.droppedCount > before) this.o.onDropped(this.queue.droppedCount - before);
-  }
-
-  close(): void {
-    this.closed = true;
-    clearTimeout(this.timer);
-    this.queue.end();
-    this.abort?.abort();
+    return out;
   }
 
   private open(): void {
     if (this.closed) return;
-    const queue = this.queue;
-    const abort = new AbortController();
-    this.abort = abort;
     const openedAt = Date.now();
-    const peer = this.o.clients.get(this.o.address).peer;
-    peer.exchange(flatten(queue), { signal: abort.signal }).then(
-      () => this.reopen(queue, openedAt, undefined),
-      (e: unknown) => this.reopen(queue, openedAt, e),
+    const conn = this.o.clients.get(this.o.address);
+    const headers: http2.OutgoingHttpHeaders = {
+      "content-type": "application/connect+proto",
+      "connect-protocol-version": "1",
+      ...this.o.headers?.(),
+    };
+    conn.openStream(exchangePath, headers).then(
+      (stream) => {
+        if (this.closed) return void stream.close();
+        let error: unknown;
+        stream.on("response", (h) => {
+          if (h[":status"] !== 200) error = new Error(`Exchange answered HTTP ${String(h[":status"])}`);
+        });
+        // The answer is one end-of-stream frame when the receiver ends the call (an error, or its shutdown).
+        stream.on("data", () => conn.noteRead(stream));
+        // The receiver ended its half: the call is over (whatever we write now is discarded), so end ours too;
+        // "close" then opens the next stream.
+        stream.on("end", () => {
+          error ??= new Error("the receiver ended the Exchange stream");
+          stream.close();
+        });
+        stream.on("drain", () => this.writePending());
+        stream.on("error", (e) => (error = e));
+        stream.on("close", () => {
+          if (this.stream === stream) this.stream = undefined;
+          this.reopen(openedAt, error);
+        });
+        this.stream = stream;
+        this.writePending();
+      },
+      (e: unknown) => this.reopen(openedAt, e),
     );
   }
 
-  private reopen(old: AsyncQueue<ExchangeRequest[]>, openedAt: number, error: unknown): void {
+  /** Writes the queued batches while the stream takes them. */
+  private writePending(): void {
+    const s = this.stream;
+    while (s && this.pending.length > 0 && s.writableLength < streamBufferedBytesMax) {
+      for (const f of this.pending.shift()!) s.write(f);
+    }
+  }
+
+  private reopen(openedAt: number, error: unknown): void {
     if (this.closed) return;
-    // Carry the unsent batches to the next stream.
-    this.queue = new AsyncQueue(this.o.queueBatchesMax);
-    old.end();
-    for (const b of old.drain()) this.queue.push(b);
     if (Date.now() - openedAt > 2000) this.failures = 0;
     this.failures++;
     const capMs = Math.min(backoffMaxMs, backoffMinMs * 2 ** Math.min(this.failures, 10));
@@ -102,10 +160,6 @@ export class PeerLink {
     }
     this.timer = setTimeout(() => this.open(), delayMs);
   }
-}
-
-async function* flatten(batches: AsyncIterable<ExchangeRequest[]>): AsyncGenerator<ExchangeRequest> {
-  for await (const requests of batches) yield* requests;
 }
 
 function describe(e: unknown): string {
