@@ -35,6 +35,17 @@ export interface Limits {
   requestTimeoutMs: number;
   /** Applied slots beyond the compacted index after which a node snapshots its log prefix locally. */
   compactionSlots: number;
+  /** Open Watch streams on one node (RESOURCE_EXHAUSTED past it). */
+  watchersMax: number;
+  /** Largest request message, in bytes, on any RPC (RESOURCE_EXHAUSTED past it; Connect's readMaxBytes).
+   *  Raised to fit valueBytesMax + keyBytesMax when those are configured larger. */
+  requestBytesMax: number;
+  /** HTTP/2 streams open at once on one connection (SETTINGS_MAX_CONCURRENT_STREAMS: clients queue past it,
+   *  and a stream over it is refused with REFUSED_STREAM). */
+  connectionStreamsMax: number;
+  /** Longest node name, and longest address, in Join, AddMember and RemoveMember (INVALID_ARGUMENT past it). */
+  nameBytesMax: number;
+  addressBytesMax: number;
 }
 
 export const defaultLimits: Limits = {
@@ -53,10 +64,16 @@ export const defaultLimits: Limits = {
   peerBatchBytesMax: 1024 * 1024 * 1024,
   requestTimeoutMs: 10_000,
   compactionSlots: 10_000,
+  watchersMax: 10_000,
+  requestBytesMax: 4 * 1024 * 1024,
+  connectionStreamsMax: 65_536,
+  nameBytesMax: 256,
+  addressBytesMax: 1024,
 };
 
 export function resolveLimits(overrides: Partial<Limits> | undefined): Limits {
   const limits = { ...defaultLimits, ...overrides };
+  limits.requestBytesMax = Math.max(limits.requestBytesMax, limits.valueBytesMax + limits.keyBytesMax + 64 * 1024);
   for (const [name, value] of Object.entries(limits)) {
     if (!Number.isInteger(value) || value <= 0) throw new Error(`limit ${name} must be a positive integer, got ${value}`);
   }

@@ -192,9 +192,10 @@ export class NodeRuntime {
   /** Inbound consensus batch from a peer stream. Throws on a malformed batch (the stream is cut). */
   receive(from: number, fromAddress: string, batches: readonly Uint8Array[]): void {
     if (!this.replica) return;
+    // Decode first: a batch that does not decode must not change what this node believes (the sender's address).
+    const decoded = batches.map((b) => decodeBatch<CoreMessage>(b));
     if (fromAddress !== "" && this.addresses.get(from) !== fromAddress) this.addresses.set(from, fromAddress);
-    for (const bytes of batches) {
-      const messages = decodeBatch<CoreMessage>(bytes);
+    for (const messages of decoded) {
       this.metrics.peerMessagesReceived.inc(undefined, messages.length);
       this.replica.handleMessages(messages);
     }

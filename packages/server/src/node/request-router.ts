@@ -25,7 +25,7 @@ import type { Limits } from "../limits.ts";
 import type { ServerMetrics } from "../metrics.ts";
 import type { UnsafeFlags } from "../unsafe.ts";
 import { OpError, failedPrecondition, invalidArgument, unavailable, type LeaderHintInfo } from "../rpc/op-error.ts";
-import { deleteCommandOf, ensureRequestId, listLimitOf, putCommandOf, validateKey, validatePrefix } from "../rpc/validate.ts";
+import { deleteCommandOf, ensureRequestId, listLimitOf, putCommandOf, validateConsistency, validateKey, validatePrefix } from "../rpc/validate.ts";
 import type { LeaderForwarder, SessionResult } from "./leader-forwarder.ts";
 import type { Replica } from "./replica.ts";
 
@@ -49,11 +49,11 @@ export class RequestRouter {
     const method = op.case ?? "empty";
     try {
       const result = await this.route(this.normalise(op), forwarded);
-      this.ctx.metrics.requests.inc({ method, code: "ok" });
+      this.ctx.metrics.countRequest(method, "ok");
       return result;
     } catch (e) {
       const err = OpError.from(e);
-      this.ctx.metrics.requests.inc({ method, code: Code[err.code] ?? String(err.code) });
+      this.ctx.metrics.countRequest(method, Code[err.code] ?? String(err.code));
       throw err;
     }
   }
@@ -72,12 +72,15 @@ export class RequestRouter {
       case "get":
       case "getVersion":
         validateKey(op.value.key, limits);
+        validateConsistency(op.value.consistency);
         return op;
       case "list":
         validatePrefix(op.value.prefix, limits);
         listLimitOf(op.value.limit, limits);
-        if (op.value.pageToken !== "" && !op.value.pageToken.startsWith(op.value.prefix)) {
-          throw invalidArgument("page_token does not belong to this prefix");
+        validateConsistency(op.value.consistency);
+        if (op.value.pageToken !== "") {
+          validateKey(op.value.pageToken, limits, "page_token");
+          if (!op.value.pageToken.startsWith(op.value.prefix)) throw invalidArgument("page_token does not belong to this prefix");
         }
         return op;
       case undefined:

@@ -17,7 +17,7 @@ import { keyValueOf, type Op, type RequestRouter } from "../node/request-router.
 import type { WatchHub } from "../node/watch-hub.ts";
 import type { Limits } from "../limits.ts";
 import { OpError } from "./op-error.ts";
-import { validateKey } from "./validate.ts";
+import { revisionOf, validateKey } from "./validate.ts";
 
 export interface MetadataServiceDeps {
   router: RequestRouter;
@@ -47,8 +47,9 @@ export function metadataService(deps: MetadataServiceDeps): ServiceImpl<typeof M
         if (!req.prefix || req.key !== "") validateKey(req.key, limits);
         const hub = deps.watches();
         if (typeof hub === "string") throw new OpError(Code.Unavailable, hub);
+        if (hub.count >= limits.watchersMax) throw new OpError(Code.ResourceExhausted, `this node serves ${limits.watchersMax} watches already; watch through another node or later`);
         const filter = { key: req.key, prefix: req.prefix };
-        for await (const events of hub.watch(filter, Number(req.startRevision), ctx.signal)) {
+        for await (const events of hub.watch(filter, revisionOf(req.startRevision, "start_revision"), ctx.signal)) {
           yield {
             events: events.map((e) =>
               create(WatchEventSchema, {

@@ -8,6 +8,7 @@ import type { MembershipChanges } from "../node/membership-changes.ts";
 import type { NodeRuntime } from "../node/node-runtime.ts";
 import { OpError } from "./op-error.ts";
 import { requirePeerCertificate } from "../tls/peer-auth.ts";
+import { validateMemberAddress, validateName } from "./validate.ts";
 
 export function peerService(rt: NodeRuntime, changes: MembershipChanges): ServiceImpl<typeof PeerService> {
   return {
@@ -51,6 +52,9 @@ export function peerService(rt: NodeRuntime, changes: MembershipChanges): Servic
         if (req.name === "" || req.address === "" || req.storageId === "") {
           throw new OpError(Code.InvalidArgument, "join needs name, address and storage_id");
         }
+        validateName(req.name, rt.limits.nameBytesMax, "name");
+        validateName(req.storageId, rt.limits.nameBytesMax, "storage_id");
+        validateMemberAddress(req.address, rt.limits);
         return await changes.join(req, ctx.requestHeader);
       } catch (e) {
         throw OpError.from(e).toConnectError();

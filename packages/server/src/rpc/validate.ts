@@ -3,18 +3,53 @@
 // RESOURCE_EXHAUSTED for an oversized value.
 
 import { randomUUID } from "node:crypto";
+import { normaliseUrl } from "../config.ts";
 import type { DeleteRequest, Precondition as PbPrecondition, PutRequest } from "@omnimeta/proto";
 import type { DeleteCommand, Precondition, PutCommand } from "../state-machine/command.ts";
 import type { Limits } from "../limits.ts";
 import { invalidArgument, resourceExhausted } from "./op-error.ts";
 
 const encoder = new TextEncoder();
+/** NUL, U+FFFD (what a decoder makes of bytes that are not UTF-8) and lone surrogates (JSON "\ud800"). */
+const badKeyChar = /[\u0000\uFFFD\p{Cs}]/u;
 
 export function validateKey(key: string, limits: Limits, what = "key"): void {
   if (key.length === 0) throw invalidArgument(`${what} must not be empty`);
   const bytes = key.length * 3 <= limits.keyBytesMax ? key.length : encoder.encode(key).length;
   if (bytes > limits.keyBytesMax) throw invalidArgument(`${what} is ${bytes} bytes; the limit is ${limits.keyBytesMax} bytes`);
-  if (key.includes("\u0000")) throw invalidArgument(`${what} must not contain NUL characters`);
+  if (badKeyChar.test(key)) {
+    throw invalidArgument(key.includes("\u0000") ? `${what} must not contain NUL characters` : `${what} must be valid UTF-8 (no U+FFFD, no lone surrogates)`);
+  }
+}
+
+/** A member's address in AddMember or Join: bounded, and a URL or HOST:PORT that can be dialled. */
+export function validateMemberAddress(address: string, limits: Limits): void {
+  validateName(address, limits.addressBytesMax, "address");
+  let url: string;
+  try {
+    url = normaliseUrl(address);
+  } catch {
+    throw invalidArgument(`address "${address.slice(0, 100)}" is not a URL or HOST:PORT`);
+  }
+  if (!/^https?:\/\/[^/]+:\d+$/.test(url)) throw invalidArgument(`address "${address.slice(0, 100)}" must be http(s)://HOST:PORT`);
+}
+
+/** A ReadConsistency the contract knows (0 unspecified, 1 linearizable, 2 serializable). */
+export function validateConsistency(consistency: number): void {
+  if (consistency !== 0 && consistency !== 1 && consistency !== 2) throw invalidArgument(`unknown read consistency ${consistency}`);
+}
+
+/** A revision (uint64 on the wire) that a JavaScript number holds exactly. */
+export function revisionOf(revision: bigint, what: string): number {
+  if (revision > BigInt(Number.MAX_SAFE_INTEGER)) throw invalidArgument(`${what} ${revision} is out of range`);
+  return Number(revision);
+}
+
+/** A node name or address in a membership call: non-empty, bounded, valid UTF-8. */
+export function validateName(value: string, max: number, what: string): void {
+  if (value.length === 0) throw invalidArgument(`${what} must not be empty`);
+  if (value.length > max || encoder.encode(value).length > max) throw invalidArgument(`${what} is longer than ${max} bytes`);
+  if (badKeyChar.test(value)) throw invalidArgument(`${what} must be valid UTF-8 without NUL`);
 }
 
 export function validatePrefix(prefix: string, limits: Limits): void {
