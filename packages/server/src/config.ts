@@ -36,6 +36,9 @@ export interface NodeOptions {
   tls?: TlsOptions;
   /** Structured logger; default JSON lines on stderr. */
   logger?: Logger;
+  /** Disaster recovery: start a new single-member cluster from this snapshot file (ctl snapshot save)
+   *  in a new, empty data dir. A corrupt, truncated or other-version file is refused. */
+  restore?: string;
 }
 
 export class ConfigError extends Error {
@@ -95,6 +98,7 @@ export function parsePeerRoute(s: string): [string, string] {
 const usage = `usage: metad [--config FILE] --name NAME --data-dir DIR [--listen HOST:PORT] [--advertise URL]
              [--join URL,...] [--peer-route ADDR=VIA ...] [--max-value-bytes N] [--tick-ms N] [--election-ticks N]
              [--compaction-slots N] [--tls-cert FILE --tls-key FILE --tls-ca FILE [--tls-client-cert-required]]
+             [--restore SNAPSHOT_FILE]
 Environment: OMNIMETA_LOG_LEVEL=debug|info|warn|error; OMNIMETA_UNSAFE=stale-reads,ack-before-fsync,no-dedup (testing only)`;
 
 interface FileConfig {
@@ -135,6 +139,7 @@ export function parseCommandLine(argv: string[]): NodeOptions {
         "tls-key": { type: "string" },
         "tls-ca": { type: "string" },
         "tls-client-cert-required": { type: "boolean" },
+        restore: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -175,6 +180,7 @@ export function parseCommandLine(argv: string[]): NodeOptions {
     electionTicks,
     limits,
     ...(tls ? { tls } : {}),
+    ...(v.restore !== undefined ? { restore: v.restore } : {}),
   };
 }
 

@@ -14,8 +14,12 @@ import { metadataService } from "../rpc/metadata-service.ts";
 import { clusterService } from "../rpc/cluster-service.ts";
 import { peerService } from "../rpc/peer-service.ts";
 import { FORWARDED_HEADER } from "./leader-forwarder.ts";
+import { health, ready } from "./health.ts";
 import { MembershipChanges } from "./membership-changes.ts";
+import { PeerProber } from "./peer-prober.ts";
 import { NodeRuntime } from "./node-runtime.ts";
+import { restoreFromSnapshot, validateSnapshotFile } from "../snapshot/restore.ts";
+import { removeStaleSnapshotCopies } from "../snapshot/sqlite-snapshot-source.ts";
 import type { NodeStatus } from "./node-status.ts";
 
 /** A running node. */
@@ -30,8 +34,8 @@ export interface MetaNode {
   provision(): Promise<{ alreadyProvisioned: boolean; clusterId: string }>;
   /** Resolves when status().state becomes `state` (e.g. "active" after a join). */
   waitForState(state: NodeStatus["state"], timeoutMs?: number): Promise<void>;
-  /** Prometheus text of /metrics. */
-  metrics(): string;
+  /** Prometheus text of /metrics (this node's metrics and the process's). */
+  metrics(): Promise<string>;
   /** Re-reads the TLS certificate, key and CA (SIGHUP does this in metad); throws, keeping the old ones, if they are unusable. */
   reloadTls(): void;
   /** Resolves when the node has stopped: after close(), or after a fatal error (then with that error). */
@@ -46,7 +50,16 @@ export async function startNode(options: NodeOptions): Promise<MetaNode> {
   const unsafe = parseUnsafeFlags(process.env.OMNIMETA_UNSAFE);
   warnUnsafe(unsafe, logger);
   const tls = options.tls ? new TlsCredentials(options.tls) : undefined;
+  // --restore: the whole file is checked before the data dir is even opened, so a bad file changes nothing.
+  if (options.restore !== undefined) await validateSnapshotFile(options.restore).catch((e: Error) => {
+    throw new Error(`cannot restore from ${options.restore}: ${e.message}`);
+  });
   const { store, stateMachine } = openNodeStore({ dataDir: options.dataDir, name: options.name });
+  removeStaleSnapshotCopies(options.dataDir);
+  if (options.restore !== undefined && (store.getConfiguration() !== undefined || store.identity.clusterId !== undefined)) {
+    store.close();
+    throw new Error(`cannot restore from ${options.restore}: data dir ${options.dataDir} already belongs to cluster ${store.identity.clusterId ?? "(unknown)"}; --restore needs a new, empty data dir`);
+  }
   const rt = new NodeRuntime(options, store, stateMachine, limits, unsafe, logger);
   if (tls) rt.clients.setTls(tls);
   const changes = new MembershipChanges(rt);
@@ -65,12 +78,10 @@ export async function startNode(options: NodeOptions): Promise<MetaNode> {
         router.service(ClusterService, clusterService(rt, changes));
         router.service(PeerService, peerService(rt, changes));
       },
-      health: () => {
-        const s = rt.status();
-        const ok = s.state === "active" || s.state === "unprovisioned" || s.state === "joining";
-        return [ok ? 200 : 503, { state: s.state, nodeId: s.nodeId, leaderId: s.leaderId, appliedIdx: s.appliedIdx }];
-      },
+      health: () => health({ status: rt.status(), shuttingDown: rt.closing || rt.draining }),
+      ready: () => ready({ status: rt.status(), shuttingDown: rt.closing || rt.draining }),
       metrics: () => rt.metrics.render(),
+      metricsContentType: rt.metrics.contentType,
       tls,
       fastUnary: { execute: (op, forwarded) => rt.router.execute(op, forwarded), forwardedHeader: FORWARDED_HEADER, readMaxBytes: 64 * 1024 * 1024 },
     });
@@ -85,12 +96,15 @@ export async function startNode(options: NodeOptions): Promise<MetaNode> {
     else logger.error("TLS reload failed; keeping the previous certificates", { error: (e as Error).message });
   });
 
+  const prober = new PeerProber({ status: () => rt.status(), clients: rt.clients, metrics: rt.metrics });
+
   let resolveStopped!: (r: { error?: unknown }) => void;
   const stopped = new Promise<{ error?: unknown }>((r) => (resolveStopped = r));
   let closing: Promise<void> | undefined;
   const close = (error?: unknown): Promise<void> => {
     closing ??= (async () => {
       logger.info("stopping", { reason: error === undefined ? "close" : "fatal error" });
+      prober.close();
       await rt.close();
       await server.close();
       tls?.close();
@@ -106,12 +120,14 @@ export async function startNode(options: NodeOptions): Promise<MetaNode> {
   };
 
   try {
-    rt.boot();
+    if (options.restore !== undefined) await restoreFromSnapshot(rt, options.restore);
+    else rt.boot();
   } catch (e) {
     await close(e);
     throw e;
   }
   if (rt.state === "unprovisioned" && (options.join?.length ?? 0) > 0) void changes.joinLoop();
+  prober.start();
   logger.info("listening", { address: rt.address, state: rt.state, nodeId: rt.nodeId, clusterId: rt.clusterId || undefined });
 
   return {

@@ -10,6 +10,8 @@ import type { MembershipChanges } from "../node/membership-changes.ts";
 import type { LeaderInfo, NodeRuntime } from "../node/node-runtime.ts";
 import type { NodeStatus } from "../node/node-status.ts";
 import { OpError, unavailable } from "./op-error.ts";
+import { saveSnapshot } from "../snapshot/save-snapshot.ts";
+import { validateMemberAddress, validateName } from "./validate.ts";
 
 const nodeStates: Record<NodeStatus["state"], NodeState> = {
   unprovisioned: NodeState.UNPROVISIONED,
@@ -86,6 +88,7 @@ export function clusterService(rt: NodeRuntime, changes: MembershipChanges): Ser
         ctx,
         async () => {
           if (req.address === "") throw new OpError(Code.InvalidArgument, "address is required");
+          validateMemberAddress(req.address, rt.limits);
           return create(AddMemberResponseSchema, { configuration: configurationToProto((await changes.addByAddress(req.address)).configuration) });
         },
         (address, headers) => rt.clients.get(address).cluster.addMember(req, { headers }),
@@ -95,6 +98,7 @@ export function clusterService(rt: NodeRuntime, changes: MembershipChanges): Ser
         ctx,
         async () => {
           if (req.nodeId === 0n && req.name === "") throw new OpError(Code.InvalidArgument, "node_id or name is required");
+          if (req.nodeId === 0n) validateName(req.name, rt.limits.nameBytesMax, "name");
           return create(RemoveMemberResponseSchema, { configuration: configurationToProto((await changes.remove(Number(req.nodeId), req.name)).configuration) });
         },
         (address, headers) => rt.clients.get(address).cluster.removeMember(req, { headers }),
@@ -102,6 +106,8 @@ export function clusterService(rt: NodeRuntime, changes: MembershipChanges): Ser
     // Each message is the node's leader at the moment it is sent, never a queued one: a change noticed
     // while a message was in flight is read afresh, so a watcher is never told a leader that this node
     // already knows to be superseded (changes in between are coalesced, as etcd's watch does).
+    // Disaster recovery: this node's applied state as a snapshot file, streamed (snapshot/save-snapshot.ts).
+    saveSnapshot: () => saveSnapshot(rt),
     async *watchLeader(_req, ctx) {
       let dirty = true;
       let wake: (() => void) | undefined;

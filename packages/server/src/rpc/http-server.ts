@@ -18,8 +18,11 @@ export interface HttpEndpoints {
   routes: (router: ConnectRouter) => void;
   /** Body of GET /health: [status code, JSON object]. */
   health: () => [number, unknown];
-  /** Body of GET /metrics (Prometheus text). */
-  metrics: () => string;
+  /** Body of GET /ready (for load balancers): [status code, JSON object]. */
+  ready: () => [number, unknown];
+  /** Body of GET /metrics (Prometheus text) and its content type. */
+  metrics: () => Promise<string>;
+  metricsContentType: string;
   /** The gRPC unary fast path for the hot MetadataService calls (grpc-unary-fast-path.ts). */
   fastUnary?: FastUnaryDeps;
   /** Serve TLS (HTTP/2 with ALPN, HTTP/1.1 for /health and /metrics) instead of cleartext; reloads swap the context. */
@@ -41,13 +44,21 @@ export async function listenHttp2(host: string, port: number, endpoints: HttpEnd
     contextValues: endpoints.tls ? (req) => tlsContextValues(req.socket) : undefined,
     fallback: (req, res) => {
       const path = (req.url ?? "").split("?")[0];
-      if (req.method === "GET" && path === "/health") {
-        const [status, body] = endpoints.health();
+      if (req.method === "GET" && (path === "/health" || path === "/ready")) {
+        const [status, body] = path === "/health" ? endpoints.health() : endpoints.ready();
         res.writeHead(status, { "content-type": "application/json" });
         res.end(JSON.stringify(body));
       } else if (req.method === "GET" && path === "/metrics") {
-        res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
-        res.end(endpoints.metrics());
+        endpoints.metrics().then(
+          (text) => {
+            res.writeHead(200, { "content-type": endpoints.metricsContentType });
+            res.end(text);
+          },
+          (e: unknown) => {
+            res.writeHead(500, { "content-type": "text/plain" });
+            res.end(`metrics: ${(e as Error).message}\n`);
+          },
+        );
       } else {
         res.writeHead(404, { "content-type": "text/plain" });
         res.end("not found\n");

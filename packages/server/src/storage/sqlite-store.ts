@@ -236,6 +236,16 @@ export class SqliteStore<T, S> implements Storage<T, S> {
     return { writeCount, durationMs: performance.now() - started };
   }
 
+  /**
+   * Copies the committed database to `path` with SQLite's online backup, stepped between event-loop
+   * turns (the node keeps serving). The copy is consistent: commits made by this connection while the
+   * backup runs are carried into it, so it holds one committed state, KV rows and applied revision alike.
+   */
+  async backupTo(path: string): Promise<void> {
+    assert(!this.closed, () => "backup of a closed store");
+    await this.db.backup(path);
+  }
+
   /** Closes the database. Staged writes that were not committed are lost (as in a crash). */
   close(): void {
     if (this.closed) return;

@@ -1,0 +1,71 @@
+// A consistent read of the node's committed state at one applied revision: an online backup of the
+// SQLite database into a private file of the data dir, then read row by row (never as one object).
+// The node's own connection is exclusive (one process per data dir), hence the copy.
+
+import Database from "better-sqlite3";
+import { randomUUID } from "node:crypto";
+import { readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { KeyRecord } from "../state-machine/kv-types.ts";
+import { decodeNumber } from "../storage/staged-state.ts";
+import type { KvRow } from "../storage/statements.ts";
+
+const COPY_PREFIX = "snapshot-copy-";
+
+/** What can make the copy: the node's store (SqliteStore.backupTo). */
+export interface BackupSource {
+  backupTo(path: string): Promise<void>;
+}
+
+export class SqliteSnapshotSource {
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly path: string,
+    /** The applied revision of the copy: every key below is as of this revision. */
+    readonly revision: number,
+    readonly keyCount: number,
+  ) {}
+
+  /** Copies the committed state of `store` (whose data dir is `dataDir`) and opens the copy. */
+  static async open(store: BackupSource, dataDir: string): Promise<SqliteSnapshotSource> {
+    const path = join(dataDir, `${COPY_PREFIX}${randomUUID()}.sqlite`);
+    try {
+      await store.backupTo(path);
+      const db = new Database(path);
+      const applied = db.prepare<[string], { value: Buffer }>("SELECT value FROM state WHERE name = ?").get("applied_revision");
+      const count = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM kv").get()!.n;
+      return new SqliteSnapshotSource(db, path, decodeNumber(applied?.value, 0), count);
+    } catch (e) {
+      removeCopy(path);
+      throw e;
+    }
+  }
+
+  /** Every key, ascending (SQLite's binary order of UTF-8, the store's key order), read lazily. */
+  *keys(): Generator<KeyRecord> {
+    const rows = this.db.prepare<[], KvRow>("SELECT key, value, version, create_rev, mod_rev FROM kv ORDER BY key").iterate();
+    for (const row of rows) {
+      yield { key: row.key, value: new Uint8Array(row.value.buffer, row.value.byteOffset, row.value.length), version: row.version, createRevision: row.create_rev, modRevision: row.mod_rev };
+    }
+  }
+
+  close(): void {
+    this.db.close();
+    removeCopy(this.path);
+  }
+}
+
+function removeCopy(path: string): void {
+  for (const suffix of ["", "-wal", "-shm", "-journal"]) rmSync(path + suffix, { force: true });
+}
+
+/** Removes copies left behind by a crash during a snapshot (called when the node starts). */
+export function removeStaleSnapshotCopies(dataDir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dataDir);
+  } catch {
+    return;
+  }
+  for (const name of names) if (name.startsWith(COPY_PREFIX)) rmSync(join(dataDir, name), { force: true });
+}
