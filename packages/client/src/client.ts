@@ -152,12 +152,14 @@ export class OmnimetaClient {
 
   /**
    * Provisions the cluster on one node: `address`, else the first endpoint. Never another one: a
-   * down first node must not make a different node start a cluster of its own.
+   * down first node must not make a different node start a cluster of its own. A node started with
+   * --join refuses (PreconditionFailedError) while one of those peers cannot be reached or one is a
+   * member already; `forceNewCluster` founds a new cluster although some peers cannot be reached.
    */
-  async provision(o: OperationOptions & { address?: string } = {}): Promise<ProvisionResponse> {
+  async provision(o: OperationOptions & { address?: string; forceNewCluster?: boolean } = {}): Promise<ProvisionResponse> {
     const target = new Endpoints([o.address ?? this.endpointSet.all()[0]]);
     return withRetry(target, "idempotent", { ...o, defaultTimeoutMs: this.timeoutMs },
-      (a) => this.connections.get(a.address).cluster.provision({}, callOptions(a)));
+      (a) => this.connections.get(a.address).cluster.provision({ forceNewCluster: o.forceNewCluster ?? false }, callOptions(a)));
   }
 
   /** The status of whichever node answers (the leader when known). */

@@ -24,13 +24,17 @@ export function registerCluster(program: Command, io: Io): void {
     ["ctl cluster provision", "ctl cluster status", "ctl --json cluster status | jq '.nodes[] | {name, lag}'"],
   );
   group.command("provision").description("create configuration 1 on the first --address (only that node; a repeat changes nothing)")
-    .action(action(io, (ctx) => provision(ctx)));
+    .option("--force-new-cluster", "provision a node started with --join although some of those peers cannot be reached "
+      + "(they may already be in a cluster: this can make a second one)")
+    .action(action<ProvisionOptions>(io, (ctx, _args, o) => provision(ctx, o)));
   group.command("status").description("one row per node: state, leader, configuration, decided/applied index, lag")
     .action(action(io, (ctx) => status(ctx)));
 }
 
-async function provision(ctx: Context): Promise<void> {
-  const res = await ctx.client().provision();
+interface ProvisionOptions { forceNewCluster?: boolean }
+
+async function provision(ctx: Context, o: ProvisionOptions): Promise<void> {
+  const res = await ctx.client().provision({ forceNewCluster: o.forceNewCluster ?? false });
   const view = { alreadyProvisioned: res.alreadyProvisioned, clusterId: res.clusterId, configuration: configurationView(res.configuration, 0n) };
   ctx.emit(view, (v) => {
     const head = v.alreadyProvisioned

@@ -18,7 +18,14 @@ import type { MemberInfo } from "./node-status.ts";
 import type { NodeRuntime } from "./node-runtime.ts";
 
 const reconfigureTimeoutMs = 15_000;
+
+export interface ProvisionOptions {
+  /** Provision although some --join peers cannot be reached (ProvisionRequest.force_new_cluster). */
+  forceNewCluster?: boolean;
+}
 const joinBackoffMinMs = 100;
+/** How long provision waits for a --join peer's Identify: under a client's 3 s attempt, so the refusal arrives. */
+const peerAskTimeoutMs = 2000;
 const joinBackoffMaxMs = 3000;
 
 export class MembershipChanges {
@@ -29,18 +36,19 @@ export class MembershipChanges {
 
   // ---- provision ----
 
-  provision(): Promise<{ alreadyProvisioned: boolean; clusterId: string }> {
-    this.provisioning ??= this.doProvision().finally(() => (this.provisioning = undefined));
+  provision(options: ProvisionOptions = {}): Promise<{ alreadyProvisioned: boolean; clusterId: string }> {
+    this.provisioning ??= this.doProvision(options).finally(() => (this.provisioning = undefined));
     return this.provisioning;
   }
 
-  private async doProvision(): Promise<{ alreadyProvisioned: boolean; clusterId: string }> {
+  private async doProvision(options: ProvisionOptions): Promise<{ alreadyProvisioned: boolean; clusterId: string }> {
     const rt = this.rt;
     if (rt.replica || rt.clusterId !== "") return { alreadyProvisioned: true, clusterId: rt.clusterId };
-    // A node told to join peers never founds a second cluster next to theirs.
-    for (const target of rt.options.join ?? []) {
-      const id = await this.identify(target).catch(() => undefined);
-      if (id && id.clusterId !== "") return { alreadyProvisioned: true, clusterId: id.clusterId };
+    try {
+      await this.checkJoinPeers(options.forceNewCluster ?? false);
+    } catch (e) {
+      if (rt.replica) return { alreadyProvisioned: true, clusterId: rt.clusterId }; // joined meanwhile
+      throw e;
     }
     if (rt.replica) return { alreadyProvisioned: true, clusterId: rt.clusterId };
     const membership: Membership = {
@@ -55,6 +63,31 @@ export class MembershipChanges {
     rt.install(1, membership);
     rt.logger.info("provisioned", { clusterId: membership.clusterId, nodeId: 1 });
     return { alreadyProvisioned: false, clusterId: membership.clusterId };
+  }
+
+  /**
+   * A node told to join peers never founds a second cluster next to theirs: every --join peer is asked
+   * first. Both refusals are FAILED_PRECONDITION, not UNAVAILABLE: this node is up and answering, and
+   * what blocks the call is the state around it, which an operator must change (bring the peers up, or
+   * decide with force_new_cluster); UNAVAILABLE would make clients re-send it on their own, and a
+   * blind retry is exactly what must never end in a new cluster.
+   */
+  private async checkJoinPeers(forceNewCluster: boolean): Promise<void> {
+    const peers = this.rt.options.join ?? [];
+    const answers = await Promise.all(peers.map((address) =>
+      this.identify(address, peerAskTimeoutMs).then((id) => ({ address, id }), (e: unknown) => ({ address, error: `${address} (${OpError.from(e).message})` }))));
+    const member = answers.find((a) => "id" in a && a.id.clusterId !== "");
+    if (member && "id" in member) {
+      throw new OpError(Code.FailedPrecondition,
+        `not provisioning: --join peer ${member.address} is a member of cluster ${member.id.clusterId}; this node joins that cluster instead`);
+    }
+    const unreachable = answers.flatMap((a) => ("error" in a ? [a.error] : []));
+    if (unreachable.length > 0 && !forceNewCluster) {
+      throw new OpError(Code.FailedPrecondition,
+        `not provisioning: --join peer${unreachable.length > 1 ? "s" : ""} ${unreachable.join(", ")} cannot be reached and may already ` +
+        "be in a cluster; start them, or provision with --force-new-cluster to found a new cluster anyway");
+    }
+    if (unreachable.length > 0) this.rt.logger.warn("provisioning without asking unreachable --join peers (force_new_cluster)", { unreachable });
   }
 
   identify(address: string, timeoutMs = 3000): Promise<IdentifyResponse> {

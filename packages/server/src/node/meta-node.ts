@@ -15,7 +15,7 @@ import { clusterService } from "../rpc/cluster-service.ts";
 import { peerService } from "../rpc/peer-service.ts";
 import { FORWARDED_HEADER } from "./leader-forwarder.ts";
 import { health, ready } from "./health.ts";
-import { MembershipChanges } from "./membership-changes.ts";
+import { MembershipChanges, type ProvisionOptions } from "./membership-changes.ts";
 import { PeerProber } from "./peer-prober.ts";
 import { NodeRuntime } from "./node-runtime.ts";
 import { restoreFromSnapshot, validateSnapshotFile } from "../snapshot/restore.ts";
@@ -30,8 +30,9 @@ export interface MetaNode {
   /** 0 until the node is provisioned or has joined a cluster. */
   readonly nodeId: number;
   status(): NodeStatus;
-  /** Creates configuration 1 with this node alone (ClusterService.Provision). */
-  provision(): Promise<{ alreadyProvisioned: boolean; clusterId: string }>;
+  /** Creates configuration 1 with this node alone (ClusterService.Provision); with --join peers, only after
+   *  they all answered and none is in a cluster (forceNewCluster: unreachable peers are not waited for). */
+  provision(options?: ProvisionOptions): Promise<{ alreadyProvisioned: boolean; clusterId: string }>;
   /** Resolves when status().state becomes `state` (e.g. "active" after a join). */
   waitForState(state: NodeStatus["state"], timeoutMs?: number): Promise<void>;
   /** Prometheus text of /metrics (this node's metrics and the process's). */
@@ -139,7 +140,7 @@ export async function startNode(options: NodeOptions): Promise<MetaNode> {
       return rt.nodeId;
     },
     status: () => rt.status(),
-    provision: () => changes.provision(),
+    provision: (o) => changes.provision(o),
     metrics: () => rt.metrics.render(),
     reloadTls: () => {
       if (!tls) throw new Error("TLS is not configured");

@@ -66,9 +66,9 @@ export function clusterService(rt: NodeRuntime, changes: MembershipChanges): Ser
     }
   };
   return {
-    async provision() {
+    async provision(req) {
       try {
-        const r = await changes.provision();
+        const r = await changes.provision({ forceNewCluster: req.forceNewCluster });
         return {
           alreadyProvisioned: r.alreadyProvisioned,
           clusterId: r.clusterId,
