@@ -38,6 +38,9 @@ export interface ClientOptions {
   discover?: boolean;
   /** For https:// endpoints: the CA to trust, and a client certificate and key for mutual TLS (tlsFromFiles reads them). */
   tls?: ClientTls;
+  /** Bearer token sent on every call (authorization: Bearer <token>), Session streams and watches included:
+   *  the server's --auth-token-file token, or its --admin-token-file token for Provision and membership changes. */
+  token?: string;
 }
 
 export interface ReadOptions extends OperationOptions {
@@ -86,7 +89,7 @@ export class OmnimetaClient {
     this.timeoutMs = options.timeoutMs ?? limits.operationTimeoutMsDefault;
     this.mode = options.mode ?? "session";
     this.discover = options.discover ?? true;
-    this.connections = new Connections(options.tls);
+    this.connections = new Connections(options.tls, options.token);
   }
 
   /** Every address known so far (seeds, then learnt members). */

@@ -1,9 +1,9 @@
 // One HTTP/2 connection per endpoint (gRPC protocol), with its service clients and its
 // Session stream. close() tears every connection down so a process can exit. https:// endpoints use the
-// client's TLS settings (CA, and a client certificate for mutual TLS).
+// client's TLS settings (CA, and a client certificate for mutual TLS). Every call carries the token, if any.
 
 import { createClient } from "@connectrpc/connect";
-import type { Client } from "@connectrpc/connect";
+import type { Client, Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { ClusterService, MetadataService } from "@omnimeta/proto";
 import { limits } from "./limits.ts";
@@ -25,7 +25,16 @@ export class Connections {
   private readonly entries = new Map<string, Entry>();
   private closed = false;
 
-  constructor(private readonly tls: ClientTls = {}) {}
+  private readonly interceptors: Interceptor[];
+
+  constructor(private readonly tls: ClientTls = {}, token?: string) {
+    if (token !== undefined && !/^[\x21-\x7e]+$/.test(token)) throw new Error("the token must be printable ASCII without spaces (it travels in a header)");
+    const authorization = token === undefined ? undefined : `Bearer ${token}`;
+    this.interceptors = authorization === undefined ? [] : [(next) => (req) => {
+      req.header.set("authorization", authorization);
+      return next(req);
+    }];
+  }
 
   get(address: string): Connection {
     return this.entry(address);
@@ -58,7 +67,7 @@ export class Connections {
         pingTimeoutMs: limits.pingTimeoutMs,
         idleConnectionTimeoutMs: limits.idleConnectionTimeoutMs,
       }, address.startsWith("https:") ? { ...this.tls } : undefined);
-      const transport = createGrpcTransport({ baseUrl: address, sessionManager: manager });
+      const transport = createGrpcTransport({ baseUrl: address, sessionManager: manager, interceptors: this.interceptors });
       entry = {
         address,
         manager,

@@ -1,6 +1,7 @@
 // One bidi Session stream to one endpoint: many requests in flight, answers matched by id in
 // any order. When the stream breaks, every pending request fails UnavailableError("connection-lost")
-// so the retry loop re-sends it (same request id) on a fresh stream.
+// so the retry loop re-sends it (same request id) on a fresh stream; a stream the server refuses
+// (UNAUTHENTICATED, PERMISSION_DENIED) fails them with that refusal, which is not retried.
 
 import type { Client } from "@connectrpc/connect";
 import type { MetadataService, SessionRequest, SessionResponse } from "@omnimeta/proto";
@@ -75,6 +76,8 @@ export class SessionStream {
       this.fail(new UnavailableError(`session stream to ${this.address} ended`, "connection-lost"));
     } catch (err) {
       const typed = errorFromConnect(err);
+      // A refused stream (wrong or missing token) fails its requests as such: re-sending cannot help.
+      if (typed.code === Code.Unauthenticated || typed.code === Code.PermissionDenied) return this.fail(typed);
       const lost = typed instanceof UnavailableError ? typed : new UnavailableError(`session stream to ${this.address} failed: ${typed.message}`, "connection-lost", undefined, { cause: typed });
       this.fail(lost);
     }

@@ -1,6 +1,7 @@
 // What every command runs with: the resolved global options, the output streams, the colour
 // decision, the interrupt signal (Ctrl-C) and the client, made on first use and closed after.
 
+import { readFileSync } from "node:fs";
 import { Chalk } from "chalk";
 import type { ChalkInstance } from "chalk";
 import { OmnimetaClient, tlsFromFiles, type ClientTls } from "@omnimeta/client";
@@ -38,6 +39,9 @@ export interface GlobalOptions {
   ca?: string;
   cert?: string;
   key?: string;
+  /** Bearer token (--token, CTL_TOKEN), or the file holding it (--token-file, CTL_TOKEN_FILE). */
+  token?: string;
+  tokenFile?: string;
 }
 
 export class Context {
@@ -48,6 +52,8 @@ export class Context {
   readonly chalk: ChalkInstance;
   private readonly tlsFiles: { ca?: string; cert?: string; key?: string };
   private tls: ClientTls | undefined;
+  private readonly tokenSource: { token?: string; tokenFile?: string };
+  private token: string | undefined;
   private readonly clients: OmnimetaClient[] = [];
 
   constructor(options: GlobalOptions, io: Io) {
@@ -60,6 +66,8 @@ export class Context {
     const color = options.color !== false && io.stdout.isTTY === true && io.env.NO_COLOR === undefined;
     this.chalk = new Chalk({ level: color ? 1 : 0 });
     this.tlsFiles = { ca: options.ca ?? io.env.CTL_CA, cert: options.cert ?? io.env.CTL_CERT, key: options.key ?? io.env.CTL_KEY };
+    this.tokenSource = { token: options.token ?? io.env.CTL_TOKEN, tokenFile: options.tokenFile ?? io.env.CTL_TOKEN_FILE };
+    if (this.tokenSource.token !== undefined && this.tokenSource.tokenFile !== undefined) throw new UsageError("--token and --token-file exclude each other");
   }
 
   /** A client over the --address list; "unary" for one-shot commands, "session" for load. */
@@ -69,7 +77,8 @@ export class Context {
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
-    const client = new OmnimetaClient({ endpoints: this.addresses, timeoutMs: this.timeoutMs, mode, tls: this.tls });
+    this.token ??= tokenOf(this.tokenSource);
+    const client = new OmnimetaClient({ endpoints: this.addresses, timeoutMs: this.timeoutMs, mode, tls: this.tls, ...(this.token !== undefined ? { token: this.token } : {}) });
     this.clients.push(client);
     return client;
   }
@@ -82,4 +91,21 @@ export class Context {
   close(): void {
     for (const c of this.clients.splice(0)) c.close();
   }
+}
+
+/** The token given, or the first line of the token file; a mistake is a UsageError (exit 2) that never shows the token. */
+function tokenOf(source: { token?: string; tokenFile?: string }): string | undefined {
+  let token = source.token;
+  if (source.tokenFile !== undefined) {
+    try {
+      token = (readFileSync(source.tokenFile, "utf8").split(/\r?\n/)[0] ?? "").trim();
+    } catch (e) {
+      throw new UsageError(`cannot read the token file ${source.tokenFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    if (token === "") throw new UsageError(`the token file ${source.tokenFile} is empty`);
+  }
+  if (token === undefined) return undefined;
+  token = token.trim();
+  if (!/^[\x21-\x7e]+$/.test(token)) throw new UsageError("the token must be printable ASCII without spaces");
+  return token;
 }

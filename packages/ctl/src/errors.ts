@@ -1,13 +1,14 @@
 // Errors to exit codes, and to the one line (or JSON object) on stderr: the only place that
 // decides what a script sees when a command fails.
-// 0 ok · 1 not found / precondition failed · 2 usage · 3 unavailable / deadline · 4 other server error
+// 0 ok · 1 not found / precondition failed · 2 usage · 3 unavailable / deadline · 4 other server error ·
+// 5 authentication failed / permission denied
 
 import { CommanderError } from "commander";
 import {
   CanceledError, DeadlineExceededError, NotFoundError, OmnimetaError, PreconditionFailedError, UnavailableError,
 } from "@omnimeta/client";
 
-export const ExitCode = { ok: 0, notFound: 1, usage: 2, unavailable: 3, server: 4 } as const;
+export const ExitCode = { ok: 0, notFound: 1, usage: 2, unavailable: 3, server: 4, auth: 5 } as const;
 
 /** A mistake in how ctl was called (bad flag combination, unreadable file): exit 2. */
 export class UsageError extends Error {}
@@ -28,6 +29,7 @@ export function exitCodeFor(err: unknown): number {
   if (err instanceof NotFoundError || err instanceof PreconditionFailedError) return ExitCode.notFound;
   if (err instanceof UnavailableError || err instanceof DeadlineExceededError) return ExitCode.unavailable;
   if (err instanceof CanceledError) return ExitCode.unavailable;
+  if (isAuthError(err)) return ExitCode.auth;
   return ExitCode.server;
 }
 
@@ -45,6 +47,10 @@ export function errorMessage(err: unknown): string {
     return `precondition failed on key "${err.key}": ${state}`;
   }
   if (err instanceof CommanderError) return firstLine(err.message.replace(/^error:\s*/, ""));
+  if (err instanceof OmnimetaError && err.codeName === "unauthenticated") {
+    return `authentication failed: ${firstLine(err.message)} (give the token with --token-file, CTL_TOKEN or --token)`;
+  }
+  if (err instanceof OmnimetaError && err.codeName === "permission_denied") return `permission denied: ${firstLine(err.message)}`;
   if (err instanceof OmnimetaError) return `${err.codeName.replace(/_/g, " ")}: ${firstLine(err.message)}`;
   if (err instanceof Error) return firstLine(err.message);
   return String(err);
@@ -59,6 +65,11 @@ export function renderError(err: unknown, json: boolean): string {
   }
   if (err instanceof UnavailableError && err.leaderHint) body.leaderAddress = err.leaderHint.leaderAddress;
   return JSON.stringify({ error: body }) + "\n";
+}
+
+/** UNAUTHENTICATED (no or a wrong token) or PERMISSION_DENIED (the client token on an admin call). */
+function isAuthError(err: unknown): boolean {
+  return err instanceof OmnimetaError && (err.codeName === "unauthenticated" || err.codeName === "permission_denied");
 }
 
 function firstLine(s: string): string {

@@ -23,6 +23,8 @@ export function buildProgram(io: Io, json: boolean): Command {
     .addOption(new Option("--ca <file>", "PEM CA that signs the servers' certificates (https:// addresses)").env("CTL_CA"))
     .addOption(new Option("--cert <file>", "PEM client certificate, for servers that require one (mutual TLS)").env("CTL_CERT"))
     .addOption(new Option("--key <file>", "PEM private key of --cert").env("CTL_KEY"))
+    .addOption(new Option("--token <token>", "bearer token for servers started with --auth-token-file (or the admin token); prefer CTL_TOKEN or --token-file, a flag shows in ps").env("CTL_TOKEN"))
+    .addOption(new Option("--token-file <file>", "read the bearer token from the first line of this file").env("CTL_TOKEN_FILE"))
     .showSuggestionAfterError(true);
   withExamples(program, [
     "ctl cluster provision",
@@ -31,6 +33,8 @@ export function buildProgram(io: Io, json: boolean): Command {
     "ctl --json cluster status",
     "CTL_ADDRESS=http://10.0.0.1:7001 ctl members list",
     "ctl --address https://10.0.0.1:7001 --ca ca.pem --cert client.pem --key client-key.pem cluster status",
+    "CTL_TOKEN=$(cat client.token) ctl metadata get greeting",
+    "ctl --token-file admin.token members add http://10.0.0.4:7001",
   ]);
   registerCluster(program, io);
   registerMetadata(program, io);

@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import type { Limits } from "./limits.ts";
 import type { Logger } from "./log.ts";
 import type { TlsOptions } from "./tls/tls-credentials.ts";
+import type { AuthOptions } from "./auth/access-control.ts";
 
 export interface ListenAddress {
   host: string;
@@ -34,6 +35,8 @@ export interface NodeOptions {
   limits?: Partial<Limits>;
   /** Serve TLS to clients and mutual TLS to peers (certificates reload on SIGHUP or a file change). */
   tls?: TlsOptions;
+  /** Bearer tokens for client and admin calls, and the peer secret (auth/access-control.ts); absent: all open. */
+  auth?: AuthOptions;
   /** Structured logger; default JSON lines on stderr. */
   logger?: Logger;
   /** Disaster recovery: start a new single-member cluster from this snapshot file (ctl snapshot save)
@@ -98,7 +101,11 @@ export function parsePeerRoute(s: string): [string, string] {
 const usage = `usage: metad [--config FILE] --name NAME --data-dir DIR [--listen HOST:PORT] [--advertise URL]
              [--join URL,...] [--peer-route ADDR=VIA ...] [--max-value-bytes N] [--tick-ms N] [--election-ticks N]
              [--compaction-slots N] [--tls-cert FILE --tls-key FILE --tls-ca FILE [--tls-client-cert-required]]
-             [--restore SNAPSHOT_FILE]
+             [--auth-token-file FILE] [--admin-token-file FILE] [--peer-secret-file FILE] [--restore SNAPSHOT_FILE]
+Authentication: --auth-token-file: clients send "authorization: Bearer <token>" (the file's first line);
+  --admin-token-file: Provision, AddMember, RemoveMember and SaveSnapshot need this token instead (it works
+  on client calls too); --peer-secret-file: every node-to-node call carries this secret (same file on every
+  node; with TLS, in addition to the client certificate). /health, /ready and /metrics stay open.
 Environment: OMNIMETA_LOG_LEVEL=debug|info|warn|error; OMNIMETA_UNSAFE=stale-reads,ack-before-fsync,no-dedup (testing only)`;
 
 interface FileConfig {
@@ -113,6 +120,7 @@ interface FileConfig {
   maxValueBytes?: number;
   limits?: Partial<Limits>;
   tls?: { cert?: string; key?: string; ca?: string; clientCertRequired?: boolean };
+  auth?: { tokenFile?: string; adminTokenFile?: string; peerSecretFile?: string };
 }
 
 /** Builds NodeOptions from argv (without node and script); throws ConfigError with one line. */
@@ -139,6 +147,9 @@ export function parseCommandLine(argv: string[]): NodeOptions {
         "tls-key": { type: "string" },
         "tls-ca": { type: "string" },
         "tls-client-cert-required": { type: "boolean" },
+        "auth-token-file": { type: "string" },
+        "admin-token-file": { type: "string" },
+        "peer-secret-file": { type: "string" },
         restore: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -154,6 +165,7 @@ export function parseCommandLine(argv: string[]): NodeOptions {
   if (!name) throw new ConfigError(`missing --name (or "name" in the config file)\n${usage}`);
   if (!dataDir) throw new ConfigError(`missing --data-dir (or "dataDir" in the config file)\n${usage}`);
   const tls = tlsOptionsOf(v, file.tls);
+  const auth = authOptionsOf(v, file.auth);
   const scheme = tls ? "https" : "http";
   const joinList = v.join ?? (file.join === undefined ? [] : Array.isArray(file.join) ? file.join : [file.join]);
   const join = joinList.flatMap((j) => j.split(",")).map((j) => j.trim()).filter((j) => j !== "").map((j) => normaliseUrl(j, scheme));
@@ -180,6 +192,7 @@ export function parseCommandLine(argv: string[]): NodeOptions {
     electionTicks,
     limits,
     ...(tls ? { tls } : {}),
+    ...(auth ? { auth } : {}),
     ...(v.restore !== undefined ? { restore: v.restore } : {}),
   };
 }
@@ -199,6 +212,35 @@ function tlsOptionsOf(v: Record<string, string | boolean | string[] | undefined>
     throw new ConfigError("TLS needs all of --tls-cert, --tls-key and --tls-ca (or cert, key and ca in the config file's \"tls\")");
   }
   return { certFile, keyFile, caFile, clientCertRequired };
+}
+
+/** --auth-token-file, --admin-token-file, --peer-secret-file over the file's "auth" object: each file's first line. */
+function authOptionsOf(v: Record<string, string | boolean | string[] | undefined>, file: FileConfig["auth"]): AuthOptions | undefined {
+  const secretOf = (flag: string, field: "tokenFile" | "adminTokenFile" | "peerSecretFile"): string | undefined => {
+    const path = (v[flag] as string | undefined) ?? file?.[field];
+    return path === undefined ? undefined : readSecretFile(path, `--${flag}`);
+  };
+  const token = secretOf("auth-token-file", "tokenFile");
+  const adminToken = secretOf("admin-token-file", "adminTokenFile");
+  const peerSecret = secretOf("peer-secret-file", "peerSecretFile");
+  if (token === undefined && adminToken === undefined && peerSecret === undefined) return undefined;
+  if (token !== undefined && token === adminToken) throw new ConfigError("--admin-token-file must hold another token than --auth-token-file");
+  return { ...(token !== undefined ? { token } : {}), ...(adminToken !== undefined ? { adminToken } : {}), ...(peerSecret !== undefined ? { peerSecret } : {}) };
+}
+
+/** A token or secret: the file's first line, trimmed; the message never carries the file's content. */
+function readSecretFile(path: string, flag: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new ConfigError(`${flag}: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const secret = (text.split(/\r?\n/)[0] ?? "").trim();
+  if (secret === "") throw new ConfigError(`${flag}: ${path} is empty (it must hold the token on its first line)`);
+  if (!/^[\x21-\x7e]+$/.test(secret)) throw new ConfigError(`${flag}: ${path} holds characters a header cannot carry (printable ASCII only, no spaces)`);
+  if (secret.length < 16) throw new ConfigError(`${flag}: ${path} holds fewer than 16 characters; use a longer, random token (e.g. openssl rand -hex 32)`);
+  return secret;
 }
 
 function readConfigFile(path: string): FileConfig {

@@ -214,7 +214,7 @@ export class ServerMetrics {
   readonly readBatch = new Histogram(this.r, "omnimeta_read_index_batch", "Linearizable reads served by one read-index round", sizeBuckets);
   readonly requests = new Counter(this.r, "omnimeta_requests_total", "Client requests by method and outcome code", ["method", "code"]);
   readonly forwarded = new Counter(this.r, "omnimeta_forwarded_total", "Requests forwarded to the leader");
-  readonly authFailures = new Counter(this.r, "omnimeta_auth_failures_total", "Calls refused by authentication (unauthenticated) or authorisation (permission_denied)", ["code"]);
+  readonly authFailures = new Counter(this.r, "omnimeta_auth_failures_total", "Calls refused by authentication (unauthenticated) or authorisation (permission_denied), by reason (missing_token, invalid_token, not_admin, missing_peer_secret, invalid_peer_secret)", ["code", "reason"]);
   readonly peerMessagesSent = new Counter(this.r, "omnimeta_peer_messages_sent_total", "Core messages sent to peers");
   readonly peerMessagesReceived = new Counter(this.r, "omnimeta_peer_messages_received_total", "Core messages received from peers");
   readonly peerMessagesDropped = new Counter(this.r, "omnimeta_peer_messages_dropped_total", "Core messages dropped (queue full or stream down)");

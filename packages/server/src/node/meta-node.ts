@@ -10,6 +10,8 @@ import { parseUnsafeFlags, warnUnsafe } from "../unsafe.ts";
 import { openNodeStore } from "../storage/index.ts";
 import { listenHttp2, type BoundServer } from "../rpc/http-server.ts";
 import { TlsCredentials } from "../tls/tls-credentials.ts";
+import { AccessControl } from "../auth/access-control.ts";
+import { authInterceptor, authorizeFast } from "../auth/auth-interceptor.ts";
 import { metadataService } from "../rpc/metadata-service.ts";
 import { clusterService } from "../rpc/cluster-service.ts";
 import { peerService } from "../rpc/peer-service.ts";
@@ -63,6 +65,12 @@ export async function startNode(options: NodeOptions): Promise<MetaNode> {
   }
   const rt = new NodeRuntime(options, store, stateMachine, limits, unsafe, logger);
   if (tls) rt.clients.setTls(tls);
+  const access = new AccessControl(options.auth ?? {}, rt.metrics);
+  // Outbound node-to-node calls carry the peer secret, and the client token for requests forwarded to the leader.
+  rt.clients.setCredentials({ peerSecret: options.auth?.peerSecret, token: options.auth?.token });
+  if (access.enabled && !tls && !access.peerSecretRequired) {
+    logger.warn("peer calls are not authenticated (no TLS, no --peer-secret-file): anyone who reaches this port can act as a peer");
+  }
   const changes = new MembershipChanges(rt);
   try {
     await refuseForeignCluster(rt, changes);
@@ -84,7 +92,13 @@ export async function startNode(options: NodeOptions): Promise<MetaNode> {
       metrics: () => rt.metrics.render(),
       metricsContentType: rt.metrics.contentType,
       tls,
-      fastUnary: { execute: (op, forwarded) => rt.router.execute(op, forwarded), forwardedHeader: FORWARDED_HEADER, readMaxBytes: 64 * 1024 * 1024 },
+      interceptors: access.enabled ? [authInterceptor(access)] : [],
+      fastUnary: {
+        execute: (op, forwarded) => rt.router.execute(op, forwarded),
+        forwardedHeader: FORWARDED_HEADER,
+        readMaxBytes: 64 * 1024 * 1024,
+        authorize: authorizeFast(access),
+      },
     });
   } catch (e) {
     store.close();

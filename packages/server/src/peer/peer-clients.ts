@@ -1,15 +1,25 @@
 // One HTTP/2 connection per peer address, shared by every node-to-node call (consensus Exchange,
 // request forwarding, Join, Identify, Admit). Honours peer routes: address ADDR is dialled at VIA. An
 // https:// peer is dialled over TLS with this node's certificate (mutual TLS) and the cluster's CA as trust.
+// Every call carries this node's credentials (setCredentials): the peer secret, and the client token.
 
 import * as net from "node:net";
 import type * as http2 from "node:http2";
 import * as tls from "node:tls";
-import { createClient, type Client, type Transport } from "@connectrpc/connect";
+import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { ClusterService, MetadataService, PeerService } from "@omnimeta/proto";
 import { authorityOf, normaliseUrl } from "../config.ts";
 import type { TlsCredentials } from "../tls/tls-credentials.ts";
+import { PEER_SECRET_HEADER } from "../auth/access-control.ts";
+
+/** What a node presents on its outbound calls. */
+export interface PeerCredentials {
+  /** Sent as omnimeta-peer-secret on every call (PeerService needs it where the cluster has one). */
+  peerSecret?: string | undefined;
+  /** Sent as "authorization: Bearer" where the call has none of its own (requests forwarded to the leader). */
+  token?: string | undefined;
+}
 
 export interface PeerConnection {
   /** The peer's advertised address (base URL). */
@@ -36,12 +46,22 @@ export class PeerClients {
   private readonly byAddress = new Map<string, Entry>();
   private closed = false;
   private tls: TlsCredentials | undefined;
+  /** Headers every outbound call carries (made once: the Exchange stream adds them per (re)connect). */
+  private credentialHeaders: Record<string, string> = {};
 
   constructor(private readonly routes: Record<string, string>) {}
 
   /** From now on, TLS connections present these credentials (read at each new connection: reloads apply). */
   setTls(credentials: TlsCredentials): void {
     this.tls = credentials;
+  }
+
+  /** From now on, every call presents these credentials (call before the first get()). */
+  setCredentials(c: PeerCredentials): void {
+    const h: Record<string, string> = {};
+    if (c.peerSecret !== undefined) h[PEER_SECRET_HEADER] = c.peerSecret;
+    if (c.token !== undefined) h.authorization = `Bearer ${c.token}`;
+    this.credentialHeaders = h;
   }
 
   /** The URL dialled to reach `address` (after peer routes). */
@@ -73,6 +93,7 @@ export class PeerClients {
         sessionManager: manager,
         readMaxBytes: 64 * 1024 * 1024,
         writeMaxBytes: 64 * 1024 * 1024,
+        interceptors: [this.credentialsInterceptor],
       });
       e = {
         address: key,
@@ -83,13 +104,19 @@ export class PeerClients {
         metadata: createClient(MetadataService, transport),
         cluster: createClient(ClusterService, transport),
         state: () => manager.state(),
-        openStream: (path, headers) => manager.request("POST", path, headers, {}),
+        openStream: (path, headers) => manager.request("POST", path, { ...this.credentialHeaders, ...headers }, {}),
         noteRead: (stream) => manager.notifyResponseByteRead(stream),
       };
       this.byAddress.set(key, e);
     }
     return e;
   }
+
+  /** Adds the credentials a call does not set itself (a forwarded admin call keeps its caller's token). */
+  private readonly credentialsInterceptor: Interceptor = (next) => (req) => {
+    for (const [name, value] of Object.entries(this.credentialHeaders)) if (!req.header.has(name)) req.header.set(name, value);
+    return next(req);
+  };
 
   private connect(target: URL, peerHost: string): net.Socket {
     const host = target.hostname.replace(/^\[|\]$/g, "");

@@ -60,7 +60,9 @@ export function clusterService(rt: NodeRuntime, changes: MembershipChanges): Ser
       if (rt.replica.isLeader()) return await local();
       const hint = rt.leaderHint();
       if (ctx.requestHeader.get(FORWARDED_HEADER) === "1" || !hint?.leaderAddress) throw unavailable("not the leader; no leader known", hint);
-      return await remote(hint.leaderAddress, { [FORWARDED_HEADER]: "1" });
+      // The leader checks the caller's own token again (the node's credentials must not stand in for it).
+      const authorization = ctx.requestHeader.get("authorization");
+      return await remote(hint.leaderAddress, { [FORWARDED_HEADER]: "1", ...(authorization !== null ? { authorization } : {}) });
     } catch (e) {
       throw OpError.from(e).toConnectError();
     }

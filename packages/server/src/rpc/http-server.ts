@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 
 const h2Preface = Buffer.from("PRI * HTTP/2.0");
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import type { ConnectRouter } from "@connectrpc/connect";
+import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import type { TlsCredentials } from "../tls/tls-credentials.ts";
 import { tlsContextValues } from "../tls/peer-auth.ts";
 import { tryFastUnary, type FastUnaryDeps } from "./grpc-unary-fast-path.ts";
@@ -23,6 +23,8 @@ export interface HttpEndpoints {
   /** Body of GET /metrics (Prometheus text) and its content type. */
   metrics: () => Promise<string>;
   metricsContentType: string;
+  /** Run before every Connect handler (authentication: auth/auth-interceptor.ts); the fast path has its own hook. */
+  interceptors?: Interceptor[];
   /** The gRPC unary fast path for the hot MetadataService calls (grpc-unary-fast-path.ts). */
   fastUnary?: FastUnaryDeps;
   /** Serve TLS (HTTP/2 with ALPN, HTTP/1.1 for /health and /metrics) instead of cleartext; reloads swap the context. */
@@ -38,6 +40,7 @@ export interface BoundServer {
 export async function listenHttp2(host: string, port: number, endpoints: HttpEndpoints): Promise<BoundServer> {
   const handler = connectNodeAdapter({
     routes: endpoints.routes,
+    interceptors: endpoints.interceptors ?? [],
     // Connect's own limit on one request message; values are bounded far below by limits.ts.
     readMaxBytes: 64 * 1024 * 1024,
     // On TLS, every request learns whether its caller showed a certificate from the CA (peer-auth.ts).
