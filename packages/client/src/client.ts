@@ -23,6 +23,7 @@ import { limits } from "./limits.ts";
 import { withRetry } from "./retry.ts";
 import type { Attempt, OperationOptions, RetryPolicy } from "./retry.ts";
 import type { SessionOp, SessionResult } from "./session.ts";
+import { readSnapshotInfo, type SnapshotStream } from "./snapshot.ts";
 import { dedupedLeaderStream, resilientStream, resumingWatch } from "./watch.ts";
 
 export type { OperationOptions } from "./retry.ts";
@@ -213,6 +214,40 @@ export class OmnimetaClient {
     return dedupedLeaderStream(stream);
   }
 
+  /**
+   * A snapshot of one node's applied state (ClusterService.SaveSnapshot): `address`, else the leader (learnt
+   * first), else whichever node answers. Opening is retried like a read until the first chunk arrives within
+   * the deadline (the node copies its database first); the stream itself is not retried, since a cut
+   * snapshot is of no use: its chunks fail and the caller starts again.
+   */
+  async saveSnapshot(o: OperationOptions & { address?: string } = {}): Promise<SnapshotStream> {
+    if (o.address === undefined && !this.discovered) await this.listMembers(o).catch(() => undefined);
+    const target = o.address === undefined ? this.endpointSet : new Endpoints([o.address]);
+    const timeoutMs = o.timeoutMs ?? this.timeoutMs;
+    const opening = new Deadline(timeoutMs, o.signal);
+    return withRetry(target, "idempotent", { timeoutMs, signal: o.signal, defaultTimeoutMs: timeoutMs }, async (a) => {
+      // The attempt may take the whole deadline to its first chunk (the copy of a large database), not a slice of it.
+      const stream = new AbortController();
+      const abort = (): void => stream.abort();
+      opening.signal.addEventListener("abort", abort);
+      o.signal?.addEventListener("abort", abort);
+      const responses = this.connections.get(a.address).cluster.saveSnapshot({}, { signal: stream.signal })[Symbol.asyncIterator]();
+      try {
+        const first = await responses.next();
+        if (first.done) throw new ServerError(Code.Internal, `${a.address} ended the snapshot stream before its first chunk`);
+        const info = readSnapshotInfo(first.value.chunk);
+        if (info === undefined) throw new ServerError(Code.Internal, `${a.address} sent a first snapshot chunk without the whole header`);
+        opening.signal.removeEventListener("abort", abort);
+        return { address: a.address, info, chunks: snapshotChunks(first.value.chunk, responses, () => (o.signal?.removeEventListener("abort", abort), stream.abort())) };
+      } catch (e) {
+        abort();
+        opening.signal.removeEventListener("abort", abort);
+        o.signal?.removeEventListener("abort", abort);
+        throw e;
+      }
+    });
+  }
+
   /** Closes every connection and Session stream; pending calls fail. */
   close(): void {
     this.connections.close();
@@ -271,6 +306,18 @@ function preconditionOf(o: WriteOptions): Precondition | undefined {
     return { $typeName: "omnimeta.v1.Precondition", condition: { case: "matchesVersion", value: BigInt(o.ifVersion) } };
   }
   return undefined;
+}
+
+/** The chunks of a snapshot stream whose first chunk was read already; connection errors become typed errors. */
+async function* snapshotChunks(first: Uint8Array, rest: AsyncIterator<{ chunk: Uint8Array }>, done: () => void): AsyncGenerator<Uint8Array> {
+  try {
+    yield first;
+    for (let r = await rest.next(); !r.done; r = await rest.next()) yield r.value.chunk;
+  } catch (e) {
+    throw errorFromConnect(e);
+  } finally {
+    done();
+  }
 }
 
 async function* mapStream<T, U>(source: AsyncIterable<T>, f: (t: T) => U): AsyncGenerator<U> {

@@ -13,6 +13,7 @@ export { backoffDelayMs } from "./backoff.ts";
 export { Endpoints, normalizeAddress } from "./endpoints.ts";
 export { limits } from "./limits.ts";
 export { tlsFromFiles, type ClientTls } from "./tls.ts";
+export { readSnapshotInfo, type SnapshotInfo, type SnapshotStream } from "./snapshot.ts";
 // The contract's messages the API hands out, so that callers need not import @omnimeta/proto.
 export { EventType, NodeState, ReadConsistency } from "@omnimeta/proto";
 export type {

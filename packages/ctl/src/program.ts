@@ -12,6 +12,7 @@ import { registerMetadata } from "./commands/metadata.ts";
 import { registerMembers } from "./commands/members.ts";
 import { registerLeader } from "./commands/leader.ts";
 import { registerBench } from "./commands/bench.ts";
+import { registerSnapshot } from "./commands/snapshot.ts";
 
 export function buildProgram(io: Io, json: boolean): Command {
   const program = new Command("ctl")
@@ -41,6 +42,7 @@ export function buildProgram(io: Io, json: boolean): Command {
   registerMembers(program, io);
   registerLeader(program, io);
   registerBench(program, io);
+  registerSnapshot(program, io);
   configureTree(program, io, json);
   return program;
 }

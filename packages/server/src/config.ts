@@ -169,6 +169,7 @@ export function parseCommandLine(argv: string[]): NodeOptions {
   const scheme = tls ? "https" : "http";
   const joinList = v.join ?? (file.join === undefined ? [] : Array.isArray(file.join) ? file.join : [file.join]);
   const join = joinList.flatMap((j) => j.split(",")).map((j) => j.trim()).filter((j) => j !== "").map((j) => normaliseUrl(j, scheme));
+  if (v.restore !== undefined && join.length > 0) throw new ConfigError("--restore starts a new cluster from the snapshot and cannot be combined with --join (start the other nodes with --join to the restored one)");
   const peerRoutes: Record<string, string> = {};
   for (const [from, via] of Object.entries(file.peerRoutes ?? {})) peerRoutes[authorityOf(from)] = authorityOf(via);
   for (const r of v["peer-route"] ?? []) {

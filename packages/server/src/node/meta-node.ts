@@ -20,7 +20,7 @@ import { health, ready } from "./health.ts";
 import { MembershipChanges, type ProvisionOptions } from "./membership-changes.ts";
 import { PeerProber } from "./peer-prober.ts";
 import { NodeRuntime } from "./node-runtime.ts";
-import { restoreFromSnapshot, validateSnapshotFile } from "../snapshot/restore.ts";
+import { checkRestoreTarget, restoreFromSnapshot, validateSnapshotFile } from "../snapshot/restore.ts";
 import { removeStaleSnapshotCopies } from "../snapshot/sqlite-snapshot-source.ts";
 import type { NodeStatus } from "./node-status.ts";
 
@@ -59,9 +59,11 @@ export async function startNode(options: NodeOptions): Promise<MetaNode> {
   });
   const { store, stateMachine } = openNodeStore({ dataDir: options.dataDir, name: options.name });
   removeStaleSnapshotCopies(options.dataDir);
-  if (options.restore !== undefined && (store.getConfiguration() !== undefined || store.identity.clusterId !== undefined)) {
+  try {
+    checkRestoreTarget(store, options.dataDir, options.restore);
+  } catch (e) {
     store.close();
-    throw new Error(`cannot restore from ${options.restore}: data dir ${options.dataDir} already belongs to cluster ${store.identity.clusterId ?? "(unknown)"}; --restore needs a new, empty data dir`);
+    throw e;
   }
   const rt = new NodeRuntime(options, store, stateMachine, limits, unsafe, logger);
   if (tls) rt.clients.setTls(tls);

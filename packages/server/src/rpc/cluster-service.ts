@@ -105,11 +105,11 @@ export function clusterService(rt: NodeRuntime, changes: MembershipChanges): Ser
         },
         (address, headers) => rt.clients.get(address).cluster.removeMember(req, { headers }),
       ),
+    // Disaster recovery: this node's applied state as a snapshot file, streamed (snapshot/save-snapshot.ts).
+    saveSnapshot: () => saveSnapshot(rt),
     // Each message is the node's leader at the moment it is sent, never a queued one: a change noticed
     // while a message was in flight is read afresh, so a watcher is never told a leader that this node
     // already knows to be superseded (changes in between are coalesced, as etcd's watch does).
-    // Disaster recovery: this node's applied state as a snapshot file, streamed (snapshot/save-snapshot.ts).
-    saveSnapshot: () => saveSnapshot(rt),
     async *watchLeader(_req, ctx) {
       let dirty = true;
       let wake: (() => void) | undefined;

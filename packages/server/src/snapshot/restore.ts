@@ -8,11 +8,30 @@ import { createReadStream } from "node:fs";
 import { access } from "node:fs/promises";
 import type { Membership } from "../node/membership.ts";
 import type { NodeRuntime } from "../node/node-runtime.ts";
+import type { NodeStore } from "../storage/index.ts";
 import type { KvSnapshot } from "../state-machine/kv-snapshot.ts";
 import { readSnapshot, SnapshotFormatError, type SnapshotHeader } from "./snapshot-format.ts";
 
 /** Keys committed per transaction while importing (bounds what is staged in memory). */
 const importBatchKeys = 5000;
+/** Set in the data dir while an import is under way, cleared in the commit that installs the new cluster. */
+const RESTORING_META = "restoring-from";
+const utf8 = new TextEncoder();
+
+/**
+ * Refuses (one line) a data dir that --restore must not touch, or that an interrupted restore left half
+ * written: such a dir holds some keys and no cluster, and must be restored again, never provisioned or joined.
+ */
+export function checkRestoreTarget(store: NodeStore, dataDir: string, restore: string | undefined): void {
+  const clusterId = store.identity.clusterId;
+  if (restore !== undefined && (store.getConfiguration() !== undefined || clusterId !== undefined)) {
+    throw new SnapshotFormatError(`cannot restore from ${restore}: data dir ${dataDir} already belongs to cluster ${clusterId ?? "(unknown)"}; --restore needs a new, empty data dir`);
+  }
+  const interrupted = store.getMeta(RESTORING_META);
+  if (restore === undefined && interrupted !== undefined && clusterId === undefined) {
+    throw new SnapshotFormatError(`data dir ${dataDir} holds an interrupted restore from ${new TextDecoder().decode(interrupted)}; run metad --restore again, or use a new data dir`);
+  }
+}
 
 /** Reads the whole file and checks it; returns its header. Throws SnapshotFormatError with one line. */
 export async function validateSnapshotFile(file: string): Promise<SnapshotHeader> {
@@ -28,18 +47,22 @@ export async function validateSnapshotFile(file: string): Promise<SnapshotHeader
   return header!;
 }
 
+/** The first commit of an import: no keys (what an interrupted attempt left goes), and the data dir marked as restoring. */
+export function beginImport(store: NodeStore, file: string): void {
+  store.kv.importState({ appliedRevision: 0, keys: [], dedup: [], directory: undefined });
+  store.setMeta(RESTORING_META, utf8.encode(file));
+  store.commit();
+}
+
 /**
  * Imports a validated snapshot file into the node's (empty) data dir and starts it as the only member
  * of a new cluster. Call after the listener is bound (the member record carries the address).
  */
 export async function restoreFromSnapshot(rt: NodeRuntime, file: string): Promise<{ clusterId: string; revision: number; keyCount: number }> {
   const store = rt.store;
-  if (store.getConfiguration() !== undefined || rt.clusterId !== "") {
-    throw new SnapshotFormatError(`data dir ${rt.options.dataDir} already belongs to cluster ${rt.clusterId || "(unknown)"}; --restore needs a new, empty data dir`);
-  }
+  checkRestoreTarget(store, rt.options.dataDir, file);
+  beginImport(store, file);
   const kv = store.kv;
-  kv.importState({ appliedRevision: 0, keys: [], dedup: [], directory: undefined }); // a crashed earlier attempt leaves nothing behind
-  store.commit();
   let header: SnapshotHeader | undefined;
   let staged = 0;
   for await (const record of readSnapshot(createReadStream(file, { highWaterMark: 1024 * 1024 }))) {
@@ -75,6 +98,7 @@ export async function restoreFromSnapshot(rt: NodeRuntime, file: string): Promis
       members: [{ nodeId: 1, name: rt.options.name, address: rt.address, storageId: store.identity.storageId }],
     },
   };
+  store.setMeta(RESTORING_META, undefined); // in the commit that installs the cluster
   rt.install(1, membership);
   rt.logger.info("restored from snapshot", { file, clusterId: membership.clusterId, fromClusterId: header!.clusterId, revision, keyCount: header!.keyCount });
   return { clusterId: membership.clusterId, revision, keyCount: header!.keyCount };

@@ -3,7 +3,7 @@
 // (HTTP/2 flow control), so a slow reader slows the encoder instead of making it buffer.
 
 import type { NodeRuntime } from "../node/node-runtime.ts";
-import { unavailable } from "../rpc/op-error.ts";
+import { OpError, unavailable } from "../rpc/op-error.ts";
 import { SnapshotEncoder } from "./snapshot-format.ts";
 import { SqliteSnapshotSource } from "./sqlite-snapshot-source.ts";
 
@@ -42,15 +42,19 @@ export async function* snapshotChunks(source: SqliteSnapshotSource, clusterId: s
   }
 }
 
-/** The handler: an active node snapshots its own applied state (a decided prefix of the log). */
+/** The handler: an active node snapshots its own applied state (a decided prefix of the log). Errors leave as Connect codes. */
 export async function* saveSnapshot(rt: NodeRuntime): AsyncGenerator<{ chunk: Uint8Array }> {
-  if (rt.state !== "active") throw unavailable(`node ${rt.options.name} is ${rt.state}; ask an active member`);
-  const source = await SqliteSnapshotSource.open(rt.store, rt.options.dataDir);
-  rt.logger.info("snapshot save started", { revision: source.revision, keyCount: source.keyCount });
-  let bytes = 0;
-  for await (const chunk of snapshotChunks(source, rt.clusterId)) {
-    bytes += chunk.length;
-    yield { chunk };
+  try {
+    if (rt.state !== "active" || rt.closing || rt.draining) throw unavailable(`node ${rt.options.name} is ${rt.closing || rt.draining ? "shutting down" : rt.state}; ask an active member`);
+    const source = await SqliteSnapshotSource.open(rt.store, rt.options.dataDir);
+    rt.logger.info("snapshot save started", { revision: source.revision, keyCount: source.keyCount });
+    let bytes = 0;
+    for await (const chunk of snapshotChunks(source, rt.clusterId)) {
+      bytes += chunk.length;
+      yield { chunk };
+    }
+    rt.logger.info("snapshot save finished", { revision: source.revision, keyCount: source.keyCount, bytes });
+  } catch (e) {
+    throw OpError.from(e).toConnectError();
   }
-  rt.logger.info("snapshot save finished", { revision: source.revision, keyCount: source.keyCount, bytes });
 }

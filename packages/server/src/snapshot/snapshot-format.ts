@@ -118,6 +118,7 @@ export async function* readSnapshot(chunks: AsyncIterable<Uint8Array>): AsyncGen
       const record = decodeFrame(type, r, header, fail);
       if (record === "end") {
         if (r.varint() !== keyCount || keyCount !== header!.keyCount) fail(`corrupt snapshot: ${keyCount} keys read, ${header!.keyCount} announced`);
+        if (!r.done) fail("corrupt snapshot: bytes after the end record's key count");
         ended = true;
       } else if (record.kind === "header") {
         header = record.header;
@@ -140,9 +141,12 @@ export async function* readSnapshot(chunks: AsyncIterable<Uint8Array>): AsyncGen
 function decodeFrame(type: number, r: ByteReader, header: SnapshotHeader | undefined, fail: (why: string) => never): SnapshotRecord | "end" {
   try {
     switch (type) {
-      case T_HEADER:
+      case T_HEADER: {
         if (header !== undefined) fail("corrupt snapshot: a second header");
-        return { kind: "header", header: { revision: r.varint(), clusterId: r.string(), keyCount: r.varint() } };
+        const h: SnapshotHeader = { revision: r.varint(), clusterId: r.string(), keyCount: r.varint() };
+        r.end();
+        return { kind: "header", header: h };
+      }
       case T_KEY: {
         if (header === undefined) fail("corrupt snapshot: a key before the header");
         const key: KeyRecord = { key: r.string(), value: r.bytes(), version: r.varint(), createRevision: r.varint(), modRevision: r.varint() };

@@ -67,8 +67,9 @@ export class MetadProcess {
 
   /** Spawns the process; resolves once it logs "listening", rejects if it exits first. */
   async start(timeoutMs = 20_000): Promise<void> {
+    const mark = this.logs.length; // a restart waits for its own "listening", not an earlier run's
     const exit = this.spawn();
-    const ready = this.waitForLog((line) => line.includes('"msg":"listening"'), timeoutMs);
+    const ready = this.waitForLog((line) => line.includes('"msg":"listening"'), timeoutMs, mark);
     const outcome = await Promise.race([ready.then(() => "ready" as const), exit.then((e) => e)]);
     if (outcome !== "ready") {
       throw new Error(`metad ${this.options.name} exited before listening (code ${outcome.code}, signal ${outcome.signal}):\n${this.logs.slice(-20).join("\n")}`);
