@@ -68,7 +68,8 @@ export interface WatchOptions {
   /** Watch every key starting with `key`. */
   prefix?: boolean;
   /** First revision to deliver; default: changes after the revision current when the watch starts.
-   *  Either way, the watch first makes one linearizable read, bounded by the client's timeout. */
+   *  Either way, the watch first makes one linearizable read, bounded by the client's timeout. A revision
+   *  older than every node's watch history throws WatchCompactedError (errors.ts says how to resume). */
   startRevision?: bigint | number;
   signal?: AbortSignal;
 }

@@ -2,8 +2,8 @@
 // Transport failures (refused, reset, dead HTTP/2 stream) become UnavailableError too.
 
 import { Code, ConnectError } from "@connectrpc/connect";
-import { LeaderHintSchema, PreconditionFailureSchema } from "@omnimeta/proto";
-import type { LeaderHint, PreconditionFailure, SessionError } from "@omnimeta/proto";
+import { LeaderHintSchema, PreconditionFailureSchema, WatchCompactedSchema } from "@omnimeta/proto";
+import type { LeaderHint, PreconditionFailure, SessionError, WatchCompacted } from "@omnimeta/proto";
 
 /** Base class: every error the client throws is one of these, with the Connect code it stands for. */
 export class OmnimetaError extends Error {
@@ -44,6 +44,28 @@ export class PreconditionFailedError extends OmnimetaError {
 }
 
 /**
+ * A watch asked for revisions older than the watch history of every node it tried (OUT_OF_RANGE with a
+ * WatchCompacted detail). History is per node and bounded: it is forgotten past the server's
+ * --watch-history-revisions, and a node that caught up by installing a snapshot has none before it.
+ * The changes in between are lost to this watch, so resume as etcd users do: read the current state
+ * again (`list(prefix)`, or `get(key)`), then watch from that answer's `revision + 1n`.
+ */
+export class WatchCompactedError extends OmnimetaError {
+  /** The revision the watch asked to start from. */
+  readonly requestedRevision: bigint;
+  /** The oldest revision the node can still deliver events from. */
+  readonly oldestRevision: bigint;
+  /** The revision the node had applied when it answered. */
+  readonly currentRevision: bigint;
+  constructor(message: string, detail: Pick<WatchCompacted, "requestedRevision" | "oldestRetainedRevision" | "currentRevision">, options?: { cause?: unknown }) {
+    super(Code.OutOfRange, message, options);
+    this.requestedRevision = detail.requestedRevision;
+    this.oldestRevision = detail.oldestRetainedRevision;
+    this.currentRevision = detail.currentRevision;
+  }
+}
+
+/**
  * The cluster (or this endpoint) cannot serve now. `kind` says why:
  * "server" — the server answered UNAVAILABLE (no leader, leadership lost; maybe a leader hint);
  * "connect" — no connection could be made (the request never left);
@@ -71,6 +93,7 @@ export function codeName(code: Code): string {
 interface Details {
   preconditionFailure?: PreconditionFailure;
   leaderHint?: LeaderHint;
+  watchCompacted?: WatchCompacted;
 }
 
 /** Maps a code, message and details to the typed error. The only switch over codes in the client. */
@@ -83,8 +106,10 @@ export function errorForCode(code: Code, message: string, details: Details, caus
       return new PreconditionFailedError(message, details.preconditionFailure, options);
     case Code.Unavailable:
       return new UnavailableError(message, "server", details.leaderHint, options);
-    case Code.InvalidArgument:
     case Code.OutOfRange:
+      if (details.watchCompacted) return new WatchCompactedError(message, details.watchCompacted, options);
+      return new InvalidArgumentError(code, message, options);
+    case Code.InvalidArgument:
       return new InvalidArgumentError(code, message, options);
     case Code.AlreadyExists:
       return new AlreadyExistsError(code, message, options);
@@ -131,6 +156,7 @@ export function errorFromConnect(err: unknown): OmnimetaError {
   const details: Details = {
     preconditionFailure: ce.findDetails(PreconditionFailureSchema)[0],
     leaderHint: ce.findDetails(LeaderHintSchema)[0],
+    watchCompacted: ce.findDetails(WatchCompactedSchema)[0],
   };
   return errorForCode(ce.code, message, details, ce);
 }

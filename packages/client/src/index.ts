@@ -7,7 +7,7 @@ export type { ClientOptions, ListOptions, OperationOptions, ReadOptions, WatchOp
 export {
   AlreadyExistsError, CanceledError, codeName, DeadlineExceededError, errorFromConnect, errorFromSession,
   InvalidArgumentError, NotFoundError, OmnimetaError, PermissionDeniedError, PreconditionFailedError,
-  ResourceExhaustedError, ServerError, UnavailableError,
+  ResourceExhaustedError, ServerError, UnavailableError, WatchCompactedError,
 } from "./errors.ts";
 export { backoffDelayMs } from "./backoff.ts";
 export { Endpoints, normalizeAddress } from "./endpoints.ts";

@@ -6,7 +6,7 @@ import { setTimeout as sleepMs } from "node:timers/promises";
 import type { WatchEvent, WatchLeaderResponse } from "@omnimeta/proto";
 import { backoffDelayMs } from "./backoff.ts";
 import type { Endpoints } from "./endpoints.ts";
-import { DeadlineExceededError, errorFromConnect, UnavailableError } from "./errors.ts";
+import { DeadlineExceededError, errorFromConnect, UnavailableError, WatchCompactedError } from "./errors.ts";
 
 export interface StreamAttempt {
   address: string;
@@ -15,7 +15,9 @@ export interface StreamAttempt {
 
 /**
  * Runs `open` against the preferred endpoint and yields what it yields; on a retryable failure
- * (unavailable, connection lost) it backs off, moves on, and calls `open` again.
+ * (unavailable, connection lost) it backs off, moves on, and calls `open` again. Watch history is
+ * per node, so a WatchCompactedError moves on to the next endpoint too, and is thrown once every
+ * known endpoint gave it without anything delivered in between.
  */
 export async function* resilientStream<T>(
   endpoints: Endpoints,
@@ -23,6 +25,7 @@ export async function* resilientStream<T>(
   signal: AbortSignal | undefined,
 ): AsyncGenerator<T> {
   let retryCount = 0;
+  const compactedAt = new Set<string>();
   for (;;) {
     if (signal?.aborted) return;
     const address = endpoints.preferred();
@@ -31,6 +34,7 @@ export async function* resilientStream<T>(
     try {
       for await (const item of open({ address, signal: attemptSignal })) {
         retryCount = 0;
+        compactedAt.clear();
         yield item;
       }
       // The server ended the stream (e.g. it is shutting down): reconnect like after a failure.
@@ -38,6 +42,12 @@ export async function* resilientStream<T>(
     } catch (raw) {
       if (signal?.aborted) return;
       const err = errorFromConnect(raw);
+      if (err instanceof WatchCompactedError) {
+        compactedAt.add(address);
+        if (endpoints.all().every((a) => compactedAt.has(a))) throw err;
+        endpoints.markFailed(address);
+        continue;
+      }
       if (!(err instanceof UnavailableError || err instanceof DeadlineExceededError)) throw err;
       if (err instanceof UnavailableError && err.leaderHint) endpoints.setLeader(err.leaderHint.leaderAddress);
       else endpoints.markFailed(address);

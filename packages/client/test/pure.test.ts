@@ -5,12 +5,17 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
-import { LeaderHintSchema, PreconditionFailureSchema, SessionErrorSchema } from "@omnimeta/proto";
+import { LeaderHintSchema, PreconditionFailureSchema, SessionErrorSchema, WatchCompactedSchema } from "@omnimeta/proto";
 import {
   backoffDelayMs, DeadlineExceededError, Endpoints, errorFromConnect, errorFromSession, InvalidArgumentError,
-  NotFoundError, PreconditionFailedError, ResourceExhaustedError, ServerError, UnavailableError,
+  NotFoundError, PreconditionFailedError, ResourceExhaustedError, ServerError, UnavailableError, WatchCompactedError,
 } from "../src/index.ts";
 import { withRetry } from "../src/retry.ts";
+import { resilientStream } from "../src/watch.ts";
+
+const compacted = (oldest: bigint) => new ConnectError("revision 1 is compacted", Code.OutOfRange, undefined, [
+  { desc: WatchCompactedSchema, value: { requestedRevision: 1n, oldestRetainedRevision: oldest, currentRevision: 90n } },
+]);
 
 describe("backoff", () => {
   it("doubles the ceiling per retry, keeps at least half of it, and caps at the maximum", () => {
@@ -83,6 +88,16 @@ describe("error mapping", () => {
     assert.ok(aborted instanceof ServerError && aborted.code === Code.Aborted);
   });
 
+  it("turns OUT_OF_RANGE with a WatchCompacted detail into WatchCompactedError with the oldest revision, and without it into InvalidArgumentError", () => {
+    const err = errorFromConnect(compacted(40n));
+    assert.ok(err instanceof WatchCompactedError);
+    assert.equal(err.oldestRevision, 40n);
+    assert.equal(err.requestedRevision, 1n);
+    assert.equal(err.currentRevision, 90n);
+    assert.equal(err.codeName, "out_of_range");
+    assert.ok(errorFromConnect(new ConnectError("bad range", Code.OutOfRange)) instanceof InvalidArgumentError);
+  });
+
   it("maps every other code to its own class, the same way for unary and Session errors", () => {
     const cases: [Code, Function][] = [
       [Code.NotFound, NotFoundError], [Code.InvalidArgument, InvalidArgumentError],
@@ -97,6 +112,37 @@ describe("error mapping", () => {
       code: Code.FailedPrecondition, message: "m", preconditionFailure: { key: "a", exists: false, currentVersion: 0n },
     }));
     assert.ok(se instanceof PreconditionFailedError && se.exists === false);
+  });
+});
+
+describe("watch stream", () => {
+  async function collect(endpoints: Endpoints, answers: Record<string, bigint | "events">): Promise<{ items: string[]; tried: string[] }> {
+    const tried: string[] = [];
+    const items: string[] = [];
+    const stream = resilientStream(endpoints, ({ address }) => (async function* () {
+      tried.push(address);
+      const answer = answers[address];
+      if (answer !== "events") throw compacted(answer!);
+      yield `event from ${address}`;
+    })(), undefined);
+    for await (const item of stream) {
+      items.push(item);
+      break;
+    }
+    return { items, tried };
+  }
+
+  it("moves on to the next node when one answers WatchCompacted, since watch history is per node", async () => {
+    const endpoints = new Endpoints(["http://a", "http://b", "http://c"]);
+    endpoints.setLeader("http://b");
+    const r = await collect(endpoints, { "http://a": "events", "http://b": 50n, "http://c": 60n });
+    assert.deepEqual(r.tried, ["http://b", "http://c", "http://a"]);
+    assert.deepEqual(r.items, ["event from http://a"]);
+  });
+
+  it("throws WatchCompactedError once every node answered it", async () => {
+    const endpoints = new Endpoints(["http://a", "http://b"]);
+    await assert.rejects(collect(endpoints, { "http://a": 50n, "http://b": 60n }), (e: unknown) => e instanceof WatchCompactedError && e.oldestRevision === 60n);
   });
 });
 

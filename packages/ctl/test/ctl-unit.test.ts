@@ -7,7 +7,7 @@ import * as net from "node:net";
 import { Chalk } from "chalk";
 import { Code } from "@connectrpc/connect";
 import {
-  DeadlineExceededError, NotFoundError, PreconditionFailedError, ServerError, UnavailableError,
+  DeadlineExceededError, NotFoundError, PermissionDeniedError, PreconditionFailedError, ServerError, UnavailableError,
 } from "@omnimeta/client";
 import { exitCodeFor, renderError, UsageError } from "../src/errors.ts";
 import { renderTable } from "../src/render/table.ts";
@@ -79,6 +79,16 @@ describe("ctl exit codes and error lines", () => {
     assert.equal(exitCodeFor(new DeadlineExceededError(Code.DeadlineExceeded, "x")), 3);
     assert.equal(exitCodeFor(new ServerError(Code.Internal, "x")), 4);
     assert.equal(exitCodeFor(new Error("bug")), 4);
+    assert.equal(exitCodeFor(new PermissionDeniedError(Code.Unauthenticated, "x")), 5);
+    assert.equal(exitCodeFor(new PermissionDeniedError(Code.PermissionDenied, "x")), 5);
+  });
+
+  it("renders a refused token as one line that says what failed and how to give a token", () => {
+    assert.equal(renderError(new PermissionDeniedError(Code.Unauthenticated, "the token is not valid"), false),
+      "ctl: authentication failed: the token is not valid (give the token with --token-file, CTL_TOKEN or --token)\n");
+    assert.equal(renderError(new PermissionDeniedError(Code.PermissionDenied, "this call needs the admin token"), false),
+      "ctl: permission denied: this call needs the admin token\n");
+    assert.deepEqual(JSON.parse(renderError(new PermissionDeniedError(Code.Unauthenticated, "x"), true)).error.exitCode, 5);
   });
 
   it("renders a CAS conflict with the current version, as text and as JSON", () => {

@@ -4,6 +4,7 @@
 // The state machine's own bounds (de-dup window, watch history) live beside it; re-exported here so
 // every bound of the node is found from this file.
 export { DEFAULT_STATE_MACHINE_LIMITS, type StateMachineLimits } from "./state-machine/limits.ts";
+import { DEFAULT_STATE_MACHINE_LIMITS } from "./state-machine/limits.ts";
 
 export interface Limits {
   /** Longest key, in UTF-8 bytes (INVALID_ARGUMENT past it). */
@@ -35,6 +36,9 @@ export interface Limits {
   requestTimeoutMs: number;
   /** Applied slots beyond the compacted index after which a node snapshots its log prefix locally. */
   compactionSlots: number;
+  /** Revisions of watch history this node keeps (StateMachineLimits.watchHistoryRevisions, passed on to the
+   *  state machine); a Watch from an older revision fails OUT_OF_RANGE with a WatchCompacted detail. */
+  watchHistoryRevisions: number;
   /** Open Watch streams on one node (RESOURCE_EXHAUSTED past it). */
   watchersMax: number;
   /** Largest request message, in bytes, on any RPC (RESOURCE_EXHAUSTED past it; Connect's readMaxBytes).
@@ -64,6 +68,7 @@ export const defaultLimits: Limits = {
   peerBatchBytesMax: 1024 * 1024 * 1024,
   requestTimeoutMs: 10_000,
   compactionSlots: 10_000,
+  watchHistoryRevisions: DEFAULT_STATE_MACHINE_LIMITS.watchHistoryRevisions,
   watchersMax: 10_000,
   requestBytesMax: 4 * 1024 * 1024,
   connectionStreamsMax: 65_536,

@@ -3,7 +3,7 @@
 
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
-import { limits } from "@omnimeta/client";
+import { limits, WatchCompactedError } from "@omnimeta/client";
 import type { Context, Io } from "../context.ts";
 import { UsageError } from "../errors.ts";
 import { action, parseNonNegativeInt, parsePositiveInt, withExamples } from "../command-kit.ts";
@@ -131,10 +131,25 @@ async function watch(ctx: Context, key: string | undefined, o: WatchOptions): Pr
     ctx.io.stderr.write(ctx.chalk.dim(`watching ${key === undefined ? `keys under "${target}"` : `"${target}"`} (Ctrl-C to stop)\n`));
   }
   const events = ctx.client().watch(target, { prefix: o.prefix !== undefined, startRevision: o.rev, signal: ctx.io.interrupt });
-  for await (const event of events) {
-    const view = watchEventView(event);
-    ctx.io.stdout.write(ctx.json ? renderJson(view) : watchLine(ctx, view));
+  try {
+    for await (const event of events) {
+      const view = watchEventView(event);
+      ctx.io.stdout.write(ctx.json ? renderJson(view) : watchLine(ctx, view));
+    }
+  } catch (err) {
+    if (err instanceof WatchCompactedError) throw compactedHint(err, key === undefined ? `list ${target}` : `get ${target}`);
+    throw err;
   }
+}
+
+/** What a watch from a compacted revision means, and the commands that resume it, on one line. */
+function compactedHint(err: WatchCompactedError, reread: string): WatchCompactedError {
+  const message = `cannot watch from revision ${err.requestedRevision}: the history starts at revision ${err.oldestRevision} ` +
+    `(the node is at ${err.currentRevision}), the changes before are gone; resume by reading again with ` +
+    `\`ctl --json metadata ${reread}\` and watching with --rev <its revision + 1>`;
+  return new WatchCompactedError(message, {
+    requestedRevision: err.requestedRevision, oldestRetainedRevision: err.oldestRevision, currentRevision: err.currentRevision,
+  }, { cause: err });
 }
 
 function watchLine(ctx: Context, v: WatchEventView): string {

@@ -4,7 +4,7 @@
 import type { ConnectRouter } from "@connectrpc/connect";
 import { ClusterService, MetadataService, PeerService } from "@omnimeta/proto";
 import { normaliseUrl, type NodeOptions } from "../config.ts";
-import { resolveLimits } from "../limits.ts";
+import { DEFAULT_STATE_MACHINE_LIMITS, resolveLimits } from "../limits.ts";
 import { createJsonLogger } from "../log.ts";
 import { parseUnsafeFlags, warnUnsafe } from "../unsafe.ts";
 import { openNodeStore } from "../storage/index.ts";
@@ -57,7 +57,8 @@ export async function startNode(options: NodeOptions): Promise<MetaNode> {
   if (options.restore !== undefined) await validateSnapshotFile(options.restore).catch((e: Error) => {
     throw new Error(`cannot restore from ${options.restore}: ${e.message}`);
   });
-  const { store, stateMachine } = openNodeStore({ dataDir: options.dataDir, name: options.name });
+  const stateMachineLimits = { ...DEFAULT_STATE_MACHINE_LIMITS, watchHistoryRevisions: limits.watchHistoryRevisions };
+  const { store, stateMachine } = openNodeStore({ dataDir: options.dataDir, name: options.name, stateMachineLimits });
   removeStaleSnapshotCopies(options.dataDir);
   try {
     checkRestoreTarget(store, options.dataDir, options.restore);

@@ -87,7 +87,13 @@ export class WatchHub {
     try {
       return this.machine().readEvents(filter, fromRevision, historyPageEvents);
     } catch (e) {
-      if (e instanceof WatchCompactedError) throw new OpError(Code.OutOfRange, e.message);
+      if (e instanceof WatchCompactedError) {
+        // Structured (the WatchCompacted detail), so a client can tell this from a bad argument and resume:
+        // list, then watch from the list's revision + 1.
+        const info = { requestedRevision: e.requestedRevision, oldestRetainedRevision: e.oldestRetainedRevision, currentRevision: this.machine().appliedRevision };
+        throw new OpError(Code.OutOfRange, `${e.message} on this node (it is at revision ${info.currentRevision}); ` +
+          "list the keys again and watch from the list's revision + 1", undefined, undefined, info);
+      }
       throw e;
     }
   }

@@ -1,5 +1,5 @@
 // OpError: the one error type of request handling. It carries a Connect code and the structured details
-// (PreconditionFailure, LeaderHint) and converts to a ConnectError (unary) or a SessionError (Session stream).
+// (PreconditionFailure, LeaderHint, WatchCompacted) and converts to a ConnectError (unary) or a SessionError (Session stream).
 
 import { Code, ConnectError } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
@@ -7,6 +7,7 @@ import {
   LeaderHintSchema,
   PreconditionFailureSchema,
   SessionErrorSchema,
+  WatchCompactedSchema,
   type SessionError,
 } from "@omnimeta/proto";
 
@@ -21,6 +22,13 @@ export interface LeaderHintInfo {
   leaderAddress: string;
 }
 
+/** Why a Watch cannot start where it was asked to (OUT_OF_RANGE); revisions as the state machine counts them. */
+export interface WatchCompactedInfo {
+  requestedRevision: number;
+  oldestRetainedRevision: number;
+  currentRevision: number;
+}
+
 export class OpError extends Error {
   override name = "OpError";
   constructor(
@@ -28,6 +36,7 @@ export class OpError extends Error {
     message: string,
     readonly preconditionFailure?: PreconditionFailureInfo,
     readonly leaderHint?: LeaderHintInfo,
+    readonly watchCompacted?: WatchCompactedInfo,
   ) {
     super(message);
   }
@@ -45,6 +54,17 @@ export class OpError extends Error {
       details.push({
         desc: LeaderHintSchema,
         value: { leaderId: BigInt(this.leaderHint.leaderId), leaderAddress: this.leaderHint.leaderAddress },
+      });
+    }
+    if (this.watchCompacted) {
+      const w = this.watchCompacted;
+      details.push({
+        desc: WatchCompactedSchema,
+        value: {
+          requestedRevision: BigInt(w.requestedRevision),
+          oldestRetainedRevision: BigInt(w.oldestRetainedRevision),
+          currentRevision: BigInt(w.currentRevision),
+        },
       });
     }
     return new ConnectError(this.message, this.code, undefined, details);

@@ -47,3 +47,30 @@ test("mistakes are one ConfigError naming the problem", () => {
     assert.throws(() => parseCommandLine(argv), (e: Error) => e instanceof ConfigError && re.test(e.message.split("\n")[0]!), argv.join(" "));
   }
 });
+
+test("auth files: flags or the config file's \"auth\" give the tokens (first line); a bad file is one ConfigError that never shows its content", () => {
+  const dir = mkdtempSync(join(tmpdir(), "omnimeta-cfg-auth-"));
+  const put = (name: string, text: string): string => {
+    const f = join(dir, name);
+    writeFileSync(f, text);
+    return f;
+  };
+  const client = put("client", "c1ient-t0ken-0123456789\nignored second line\n");
+  const admin = put("admin", "  adm1n-t0ken-0123456789  \n");
+  const peer = put("peer", "peer-secret-0123456789");
+  const config = put("n.json", JSON.stringify({ name: "n", dataDir: "/d", auth: { tokenFile: client, peerSecretFile: peer } }));
+  const base = ["--name", "n", "--data-dir", "/d"];
+  assert.deepEqual(parseCommandLine([...base, "--auth-token-file", client, "--admin-token-file", admin, "--peer-secret-file", peer]).auth,
+    { token: "c1ient-t0ken-0123456789", adminToken: "adm1n-t0ken-0123456789", peerSecret: "peer-secret-0123456789" });
+  assert.deepEqual(parseCommandLine(["--config", config, "--admin-token-file", admin]).auth,
+    { token: "c1ient-t0ken-0123456789", adminToken: "adm1n-t0ken-0123456789", peerSecret: "peer-secret-0123456789" });
+  assert.equal(parseCommandLine(base).auth, undefined);
+  const refused = (args: string[], pattern: RegExp, secret?: string): void => {
+    assert.throws(() => parseCommandLine([...base, ...args]), (e: Error) => e instanceof ConfigError && pattern.test(e.message) && !e.message.includes("\n") && (secret === undefined || !e.message.includes(secret)));
+  };
+  refused(["--auth-token-file", join(dir, "missing")], /--auth-token-file: cannot read .*ENOENT/);
+  refused(["--auth-token-file", put("empty", "\n")], /is empty/);
+  refused(["--peer-secret-file", put("short", "tooshort\n")], /fewer than 16 characters/, "tooshort");
+  refused(["--admin-token-file", put("spaces", "has spaces in the token\n")], /printable ASCII/, "has spaces");
+  refused(["--auth-token-file", client, "--admin-token-file", client], /another token/, "c1ient");
+});
