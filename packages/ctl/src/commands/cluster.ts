@@ -4,7 +4,7 @@
 import type { Command } from "commander";
 import { errorFromConnect } from "@omnimeta/client";
 import type { Context, Io } from "../context.ts";
-import { CommandFailed, ExitCode, errorCodeName, errorMessage } from "../errors.ts";
+import { CommandFailed, ExitCode, errorCodeName, errorMessage, exitCodeFor } from "../errors.ts";
 import { action, withExamples } from "../command-kit.ts";
 import { renderFields, renderTable } from "../render/table.ts";
 import { ballotText, configurationView, nodeStatusView } from "../views.ts";
@@ -65,6 +65,8 @@ async function status(ctx: Context): Promise<void> {
   const view = summarize(nodes);
   ctx.emit(view, (v) => statusText(ctx, v));
   if (!nodes.some((n) => n.reachable)) {
+    // A refused token is no outage: say so (exit 5), not "unreachable".
+    if (membersError !== undefined && exitCodeFor(membersError) === ExitCode.auth) throw membersError;
     const why = membersError === undefined ? "" : `: ${errorMessage(membersError)}`;
     throw new CommandFailed(`no node reachable${why}`, ExitCode.unavailable);
   }

@@ -286,6 +286,9 @@ test("ctl with --token-file or CTL_TOKEN works; without a token, or with the cli
   const denied = await run(["--token-file", files.client, "members", "remove", "n3"]);
   assert.equal(denied.code, 5);
   assert.match(denied.stderr, /^ctl: permission denied: [^\n]+\n$/);
+  const status = await run(["cluster", "status"]);
+  assert.equal(status.code, 5, status.stderr);
+  assert.match(status.stderr, /^ctl: authentication failed: [^\n]+\n$/);
 });
 
 test("the client library sends its token on unary calls, Session streams and watches; without it a call fails at once, not at the deadline", async () => {
