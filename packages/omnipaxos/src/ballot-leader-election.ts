@@ -13,6 +13,8 @@ import { quorumSize } from "./quorum.ts";
 interface Reply {
   ballot: Ballot;
   candidate: boolean;
+  /** The replier is a candidate that follows itself: it leads, or is about to (not merely ready to). */
+  leading: boolean;
   /** The replier is quorum-connected and heard `leader` as a candidate in its last round. */
   vouchesFor: Ballot | undefined;
   /** The replier is stepping down. */
@@ -33,6 +35,8 @@ export class BallotLeaderElection {
   /** In the last round the leader itself answered us as a candidate (what we vouch for: only
    *  first-hand knowledge, so that two nodes cannot keep a dead leader alive for each other). */
   private leaderHeardDirectly = false;
+  /** The round in which we began to follow the current leader (see follow()). */
+  private leaderSinceRound = 0;
   /** The leader's reply to the previous round came late, during this one: it is slow, not gone. */
   private leaderAnsweredLate = false;
   private readonly quorum: number;
@@ -85,7 +89,7 @@ export class BallotLeaderElection {
     if (msg.round !== this.round) {
       // A busy leader (a long fsync, a stalled event loop) answers after the round it was asked in ended.
       // That reply still proves it alive: a node must not be deposed for being slow, only for being gone.
-      if (msg.round === this.round - 1 && msg.from === this.leader.pid && msg.quorumConnected && msg.ready && msg.retiring !== true) {
+      if (msg.round === this.round - 1 && msg.from === this.leader.pid && msg.quorumConnected && msg.ready && msg.leader.pid === msg.from && msg.retiring !== true) {
         this.leaderAnsweredLate = true;
       }
       return;
@@ -93,6 +97,7 @@ export class BallotLeaderElection {
     this.replies.set(msg.from, {
       ballot: msg.ballot,
       candidate: msg.quorumConnected && msg.ready,
+      leading: msg.quorumConnected && msg.ready && msg.leader.pid === msg.from,
       vouchesFor: msg.quorumConnected && msg.leaderAlive ? msg.leader : undefined,
       retiring: msg.retiring === true,
     });
@@ -101,9 +106,12 @@ export class BallotLeaderElection {
     if (this.replies.size + 1 >= this.quorum) this.quorumConnected = true;
   }
 
-  /** A Sequence Paxos promise outranks the leader we follow: follow it (it got a quorum of promises). */
+  /** A Sequence Paxos promise outranks the leader we follow: follow it (it got a quorum of promises).
+   *  Our own ballot is never taken back this way: a leader that stepped down for want of a quorum is a
+   *  candidate again only through a round that hears one. */
   observePromise(promise: Ballot): void {
-    if (promise.configurationId === this.configurationId && compareBallots(promise, this.leader) > 0) this.leader = promise;
+    if (promise.pid === this.pid) return;
+    if (promise.configurationId === this.configurationId && compareBallots(promise, this.leader) > 0) this.follow(promise);
   }
 
   /** Make our ballot outrank `b` (used when we were elected with a ballot Sequence Paxos already passed). */
@@ -114,12 +122,21 @@ export class BallotLeaderElection {
 
   private endRound(): void {
     this.quorumConnected = this.replies.size + 1 >= this.quorum;
-    if (!this.quorumConnected) return; // keep following the old leader; we cannot judge
+    if (!this.quorumConnected) {
+      // A leader that did not hear a quorum for a whole round stops leading (its Sequence Paxos role
+      // follows: OmniPaxos.checkLeader), so that its clients fail over at once instead of waiting for
+      // the partition to heal. A follower cannot judge: it keeps following the old leader.
+      if (this.leader.pid === this.pid) this.leader = BALLOT_ZERO;
+      return;
+    }
     let top = this.topCandidate();
-    this.leaderHeardDirectly = this.leader.pid !== this.pid && this.replies.get(this.leader.pid)?.candidate === true;
+    this.leaderHeardDirectly = this.leader.pid !== this.pid && this.replies.get(this.leader.pid)?.leading === true;
     this.leaderMissedRounds = this.leaderAlive() ? 0 : this.leaderMissedRounds + 1;
-    // A leader that says it is stepping down is not waited for: that is the point of a handover.
-    if (this.leader.pid !== this.pid && this.replies.get(this.leader.pid)?.retiring === true) this.leaderMissedRounds = 2;
+    // A leader that says it is stepping down is not waited for: that is the point of a handover. Nor is
+    // one that answered this round, asked after we began to follow it, that it cannot lead (it heard no
+    // quorum in its last round, so it stepped down too): that is first-hand, not a lost message.
+    const said = this.leader.pid !== this.pid ? this.replies.get(this.leader.pid) : undefined;
+    if (said?.retiring === true || (said !== undefined && !said.candidate && this.leaderSinceRound < this.round)) this.leaderMissedRounds = 2;
     // Two rounds in a row, so that one unlucky round (a reply lost, a stale flag) does not depose a healthy leader.
     if (compareBallots(this.leader, BALLOT_ZERO) > 0 && compareBallots(top, this.leader) < 0 && this.leaderMissedRounds >= 2) {
       // The leader we follow is gone or no longer quorum-connected: outrank it and re-elect.
@@ -132,14 +149,26 @@ export class BallotLeaderElection {
     // fails, so a healthy cluster never changes leader; a higher ballot that does get elected elsewhere
     // still wins here through its Prepare (observePromise).
     const leaderHolds = compareBallots(this.leader, BALLOT_ZERO) > 0 && this.leaderMissedRounds === 0;
-    if (compareBallots(top, this.leader) > 0 && !leaderHolds) this.leader = top;
+    if (compareBallots(top, this.leader) > 0 && !leaderHolds) this.follow(top);
   }
 
-  /** The leader we follow answered this round as a candidate. Its reply may carry a ballot below the
-   *  one it leads with (the reply left before it was elected), so match by pid, not by ballot. */
+  /** Follows `b` from now on. The missed-round count is the new leader's own: rounds a previous leader
+   *  missed must not count against one just elected (whose first replies may predate its election). */
+  private follow(b: Ballot): void {
+    if (b.pid !== this.leader.pid) {
+      this.leaderMissedRounds = 0;
+      this.leaderSinceRound = this.round;
+    }
+    this.leader = b;
+  }
+
+  /** The leader we follow answered this round as a candidate that still follows itself (a node others
+   *  follow but that follows someone else, e.g. after a restart or a step-down for want of a quorum, is
+   *  not leading: waiting for it would deadlock). Its reply may carry a ballot below the one it leads with
+   *  (the reply left before it was elected), so match by pid, not by ballot. */
   private leaderAlive(): boolean {
     if (this.leader.pid === this.pid) return this.isReady();
-    if (this.replies.get(this.leader.pid)?.candidate === true || this.leaderAnsweredLate) return true;
+    if (this.replies.get(this.leader.pid)?.leading === true || this.leaderAnsweredLate) return true;
     // Out of our reach, but a quorum-connected node hears it as a candidate: it still leads.
     for (const r of this.replies.values()) {
       if (r.vouchesFor !== undefined && r.vouchesFor.pid === this.leader.pid && compareBallots(r.vouchesFor, this.leader) >= 0) return true;

@@ -14,7 +14,7 @@ import type { Storage } from "./storage.ts";
 import { applyCatchUp, buildCatchUp } from "./sequence-paxos/catch-up.ts";
 import { readLog } from "./sequence-paxos/log-reader.ts";
 import * as compaction from "./sequence-paxos/compaction.ts";
-import { followerFlush, followerResend, handleAcceptDecide, handleAcceptSync, handleDecide, handleNotAccepted, handlePrepare } from "./sequence-paxos/follower.ts";
+import { followerFlush, followerResend, handleAcceptDecide, handleAcceptSync, handleDecide, handleNotAccepted, handlePrepare, stepDown as stepDownAsLeader } from "./sequence-paxos/follower.ts";
 import { handleProposalForward, placeOwnUnplaced } from "./sequence-paxos/forwarding.ts";
 import { appendAsLeader, becomeLeader, configurationClosed, flushBatch, handleAccepted, handlePrepareReq, handlePromise, leaderResend, placeQueued } from "./sequence-paxos/leader.ts";
 import { SequencePaxos } from "./sequence-paxos/sequence-paxos.ts";
@@ -203,10 +203,26 @@ export class OmniPaxos<T, S = never> {
     const sp = this.sp;
     const ble = this.ble!;
     const l = ble.leader;
+    if (sp.role === "leader" && l.pid !== this.server.pid) return this.loseLeadership();
     if (l.pid !== this.server.pid || !sp.isReady()) return;
     if (sp.role === "leader" && sp.leader !== undefined && compareBallots(sp.leader.n, l) === 0) return;
     if (compareBallots(l, sp.promise) <= 0) ble.bumpAbove(sp.promise);
     becomeLeader(sp, ble.leader);
+  }
+
+  /**
+   * BLE no longer elects us (no quorum heard for a round, or we retire): stop leading before any other
+   * leader shows up, so that pending proposals and reads fail over now. Safe at any time: it only stops
+   * this node from acting as leader; the ballot stays promised, and our unflushed batch is requeued as
+   * when a higher ballot deposes us. In "recover" the node asks its peers for a Prepare (PrepareReq),
+   * which reaches whichever leader the others elect once the partition heals.
+   */
+  private loseLeadership(): void {
+    const sp = this.sp;
+    const unflushedFromIdx = sp.acceptedIdx;
+    stepDownAsLeader(sp);
+    sp.proposals.onPromiseChanged(unflushedFromIdx);
+    sp.phase = "recover";
   }
 
   handleIncoming(msg: Message<T, S>): void {

@@ -86,6 +86,8 @@ export class SequencePaxos<T, S> {
   /** The leader this node follows, if any (itself when leading). */
   currentLeader(): number | undefined {
     if (this.promise.configurationId !== this.config.configurationId) return undefined;
+    // Our own ballot while we are not leading it: we stepped down (lost our quorum), and know of no other.
+    if (this.promise.pid === this.pid && this.role !== "leader") return undefined;
     return this.promise.pid;
   }
 

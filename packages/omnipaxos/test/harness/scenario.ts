@@ -11,7 +11,7 @@
 //   crash 2 | restart 2                                    crash loses writes since the last takeOutgoingMessages
 //   append 2 a b c | reconfigure 1 2:1,2,4                 proposals at a node (reconfigure = StopSign)
 //   snapshot 1 [idx] [all] | trim 1 [idx]
-//   expect leader 3 [on 1,2]     expect no-leader [on 1]  expect decided a b c [on 1,2]   expect decided-count 5 [on …]
+//   expect leader 3 [on 1,2]     expect leader none [on 3]   expect no-leader [on 1]  expect decided a b c [on 1,2]   expect decided-count 5 [on …]
 //   expect config 2 [on …]       expect removed 3          expect compacted 3 >= 2        expect dropped 2 a b
 //   expect slot 1 3 c | expect slot 1 2 stopsign:2            what a log slot holds
 //   expect append-error 2 reconfigured                     expect accepted-has 1 x / accepted-lacks 1 x
@@ -118,6 +118,10 @@ export class Scenario {
     const values = (from: number): string[] => { const k = w.indexOf("on"); return w.slice(from, k >= 0 ? k : undefined); };
     switch (what) {
       case "leader": {
+        if (a1 === "none") {
+          for (const p of on) if (c.node(p).op.getCurrentLeader() !== undefined) throw new Error(`node ${p} follows ${c.node(p).op.getCurrentLeader()}, expected no leader`);
+          return;
+        }
         for (const p of on) {
           const l = c.node(p).op.getCurrentLeader();
           if (l !== Number(a1)) throw new Error(`node ${p} follows ${l}, expected ${a1}`);

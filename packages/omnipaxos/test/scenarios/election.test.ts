@@ -140,3 +140,28 @@ test("a leader that steps down hands over within 2 election timeouts, loses noth
     expect leader 2
   `);
 });
+
+test("an isolated leader steps down within two election timeouts, and rejoins the new leader without deposing it", () => {
+  scenario(`
+    nodes 1 2 3
+    tick-until leader 3 within 20
+    append 1 a
+    tick 2
+    expect decided a
+    isolate 3
+    # one full round without a quorum (at most two timeouts of 5 ticks): node 3 no longer leads, nor
+    # names itself leader, so its clients fail over at once instead of waiting for the heal
+    tick 10
+    expect no-leader on 3
+    expect leader none on 3
+    tick-until leader 2 on 1,2 within 20
+    append 1 b
+    tick 2
+    expect decided a b on 1,2
+    heal all
+    # the old leader follows the new one (sticky: its lower ballot does not pre-empt it) and catches up
+    tick 30
+    expect leader 2
+    expect decided a b
+  `);
+});

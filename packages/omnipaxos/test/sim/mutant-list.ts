@@ -51,6 +51,9 @@ export const MUTANTS: Mutant[] = [
     bug: "a leader confirms read-index rounds without a quorum of acknowledgements (a deposed leader serves stale reads)",
     expect: ["read-index"],
     patches: [{ file: "sequence-paxos/read-index.ts", find: "    if (r.acks.size < this.sp.quorum) return;", replace: "    if (r.acks.size < 1) return;" }],
+    // Since a leader that hears no quorum for a round steps down (ballot-leader-election.ts), a deposed
+    // leader rarely still leads when the next one decides: 1 seed in ~1,000 shows it (941, at tick 80).
+    knownSeeds: [941],
   },
   {
     name: "sync-keeps-divergent-suffix",

@@ -36,7 +36,9 @@ export async function runMutants(opts: { seedCount: number; steps: number; only?
     const loaded = await loadMutant(m, opts.coreDir);
     let outcome: MutantOutcome = { mutant: m.name, bug: m.bug, caught: false, seedsRun: 0, steps: opts.steps, controlFailedSeeds: 0, otherFailureSeeds: 0, elapsedMs: 0 };
     try {
-      for (let seed = CI_SEED_FIRST; seed < CI_SEED_FIRST + opts.seedCount; seed++) {
+      const seeds = [...(m.knownSeeds ?? [])];
+      for (let seed = CI_SEED_FIRST; seed < CI_SEED_FIRST + opts.seedCount; seed++) seeds.push(seed);
+      for (const seed of seeds) {
         const r = runSeed(loaded.core, { seed, steps: opts.steps });
         outcome.seedsRun++;
         if (r.ok) continue;

@@ -185,7 +185,14 @@ export class NodeRuntime {
     if (core.isRemoved()) this.setState("removed", removedDetail(cluster.configurationId));
     else if (this.needsCatchUp(core)) this.setState("joining", "catching up: receiving the state this node lacks");
     else this.setState("active", "");
-    this.tickTimer = setInterval(() => this.replica?.tick(), this.options.tickMs ?? defaultTickMs);
+    // The tick runs in the check phase (setImmediate), after the poll phase has handled the I/O that is
+    // already waiting: after a stalled turn (a long fsync, a compaction), heartbeat replies that arrived
+    // during the stall count for the round before it ends, so a busy node neither deposes a live leader
+    // nor, as leader, steps down for want of a quorum that did answer.
+    const timer = setInterval(() => setImmediate(() => {
+      if (this.tickTimer === timer) this.replica?.tick();
+    }), this.options.tickMs ?? defaultTickMs);
+    this.tickTimer = timer;
     this.replica.tick();
   }
 
@@ -384,6 +391,7 @@ export class NodeRuntime {
     }
     this.closing = true;
     clearInterval(this.tickTimer);
+    this.tickTimer = undefined;
     try {
       this.replica?.stop();
     } catch (e) {
