@@ -5,7 +5,7 @@
 
 import { CommanderError } from "commander";
 import {
-  CanceledError, DeadlineExceededError, NotFoundError, OmnimetaError, PreconditionFailedError, UnavailableError,
+  CanceledError, DeadlineExceededError, NotFoundError, OmnimetaError, PreconditionFailedError, UnavailableError, WatchCompactedError,
 } from "@omnimeta/client";
 
 export const ExitCode = { ok: 0, notFound: 1, usage: 2, unavailable: 3, server: 4, auth: 5 } as const;
@@ -64,6 +64,9 @@ export function renderError(err: unknown, json: boolean): string {
     Object.assign(body, { key: err.key, exists: err.exists, currentVersion: Number(err.currentVersion) });
   }
   if (err instanceof UnavailableError && err.leaderHint) body.leaderAddress = err.leaderHint.leaderAddress;
+  if (err instanceof WatchCompactedError) {
+    Object.assign(body, { requestedRevision: Number(err.requestedRevision), oldestRevision: Number(err.oldestRevision), currentRevision: Number(err.currentRevision) });
+  }
   return JSON.stringify({ error: body }) + "\n";
 }
 

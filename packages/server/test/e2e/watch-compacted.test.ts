@@ -89,9 +89,11 @@ test("a watch from before the node's watch history fails OUT_OF_RANGE with the o
     /^ctl: out of range: cannot watch from revision 1: the history starts at revision \d+ \(the node is at \d+\), the changes before are gone; resume by reading again with `ctl --json metadata list wc\/` and watching with --rev <its revision \+ 1>\n$/);
   const json = await ctl(["--address", addresses, "--json", "metadata", "watch", "wc/0", "--rev", "1"]);
   assert.equal(json.code, 4, json.stderr);
-  const body = JSON.parse(json.stderr) as { error: { code: string; message: string } };
+  const body = JSON.parse(json.stderr) as { error: { code: string; message: string; requestedRevision: number; oldestRevision: number; currentRevision: number } };
   assert.equal(body.error.code, "out_of_range");
   assert.match(body.error.message, /metadata get wc\/0/);
+  assert.equal(body.error.requestedRevision, 1);
+  assert.ok(body.error.oldestRevision > 1 && body.error.oldestRevision <= body.error.currentRevision, JSON.stringify(body));
   await cluster.close();
 });
 
