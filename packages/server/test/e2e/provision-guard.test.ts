@@ -98,6 +98,16 @@ test("--force-new-cluster provisions a node whose --join peers cannot be reached
   await eventually("a write on the new cluster", () => clientsFor(node.address).metadata.put({ key: "forced/k", value: utf8("v"), requestId: "forced-1" }));
 });
 
+test("a node whose --join peers all answer and belong to no cluster provisions without --force-new-cluster", async () => {
+  const peer = await startNode("fresh-peer", []);
+  const node = await startNode("founder", [peer.address]);
+  const r = await ctl(["--address", node.address, "cluster", "provision"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^provisioned cluster \S+\n/);
+  assert.equal((await clientsFor(node.address).cluster.status({})).state, NodeState.ACTIVE);
+  assert.equal((await clientsFor(peer.address).cluster.status({})).clusterId, "", "the peer was only asked");
+});
+
 test("a node whose --join peer is a member of a cluster refuses to provision, even forced: it joins instead", async () => {
   const cluster = new ProcessCluster();
   clusters.push(cluster);
