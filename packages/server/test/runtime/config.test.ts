@@ -12,6 +12,7 @@ test("flags build NodeOptions with normalised join URLs and peer routes", () => 
     "--name", "n1", "--data-dir", "/tmp/x", "--listen", "127.0.0.1:7001",
     "--join", "127.0.0.1:7002,http://127.0.0.1:7003/", "--peer-route", "127.0.0.1:7002=127.0.0.1:9002",
     "--peer-route", "http://127.0.0.1:7003=127.0.0.1:9003", "--max-value-bytes", "2048", "--tick-ms", "10",
+    "--watch-history-revisions", "500",
   ]);
   assert.equal(o.name, "n1");
   assert.deepEqual(o.listen, { host: "127.0.0.1", port: 7001 });
@@ -19,6 +20,7 @@ test("flags build NodeOptions with normalised join URLs and peer routes", () => 
   assert.deepEqual(o.peerRoutes, { "127.0.0.1:7002": "127.0.0.1:9002", "127.0.0.1:7003": "127.0.0.1:9003" });
   assert.equal(o.limits?.valueBytesMax, 2048);
   assert.equal(o.tickMs, 10);
+  assert.equal(o.limits?.watchHistoryRevisions, 500);
 });
 
 test("flags override the config file", () => {
@@ -40,6 +42,7 @@ test("mistakes are one ConfigError naming the problem", () => {
     [["--name", "a", "--data-dir", "/d", "--listen", "nope"], /--listen: expected HOST:PORT/],
     [["--name", "a", "--data-dir", "/d", "--peer-route", "127.0.0.1:1"], /--peer-route: expected ADDR=VIA/],
     [["--name", "a", "--data-dir", "/d", "--tick-ms", "0"], /--tick-ms: expected a positive integer/],
+    [["--name", "a", "--data-dir", "/d", "--watch-history-revisions", "0"], /--watch-history-revisions: expected a positive integer/],
     [["--name", "a", "--data-dir", "/d", "--bogus"], /Unknown option '--bogus'/],
     [["--config", "/nonexistent/metad.json"], /cannot read config file/],
   ];
