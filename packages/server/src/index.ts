@@ -3,6 +3,7 @@
 //   node.address  // "http://127.0.0.1:PORT"; await node.close();
 export { startNode, type MetaNode } from "./node/meta-node.ts";
 export type { NodeOptions, ListenAddress } from "./config.ts";
+export type { AuthOptions } from "./auth/access-control.ts";
 export { ConfigError, parseCommandLine } from "./config.ts";
 export type { NodeStatus, NodeLifecycleState, MemberInfo, ConfigurationInfo, BallotInfo } from "./node/node-status.ts";
 export type { Limits } from "./limits.ts";

@@ -1,7 +1,8 @@
 // Authentication on real processes: a 3-node cluster with a client token, an admin token and a peer
 // secret forms (peers authenticate) and serves the right token over Connect and over gRPC (the unary fast
 // path); a missing or wrong token is UNAUTHENTICATED on both, the client token on an admin call
-// PERMISSION_DENIED, and no refusal names a key; a node without the peer secret cannot join or exchange.
+// PERMISSION_DENIED, and no refusal names a key; a node without the peer secret cannot join or exchange,
+// over TLS too.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -16,7 +17,7 @@ import { Code, ConnectError, createClient, type Client, type Interceptor } from 
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { OmnimetaClient } from "@omnimeta/client";
 import { ClusterService, GetRequestSchema, MetadataService, NodeState, PeerService, PutRequestSchema } from "@omnimeta/proto";
-import { freePort, MetadProcess, waitFor } from "@omnimeta/testkit";
+import { freePort, issueCert, makeCa, MetadProcess, waitFor } from "@omnimeta/testkit";
 
 const CTL_BIN = fileURLToPath(new URL("../../../ctl/bin/ctl.js", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "omnimeta-auth-"));
@@ -40,8 +41,8 @@ function authArgs(peerSecretFile: string | undefined = files.peer): string[] {
   return ["--auth-token-file", files.client, "--admin-token-file", files.admin, ...(peerSecretFile ? ["--peer-secret-file", peerSecretFile] : []), "--tick-ms", "20"];
 }
 
-async function startNode(name: string, args: string[]): Promise<MetadProcess> {
-  const p = new MetadProcess({ name, port: await freePort(), dataDir: join(dir, name), logPath: join(dir, `${name}.log`), args, unsafe: "" });
+async function startNode(name: string, args: string[], scheme: "http" | "https" = "http"): Promise<MetadProcess> {
+  const p = new MetadProcess({ name, port: await freePort(), dataDir: join(dir, name), logPath: join(dir, `${name}.log`), args, unsafe: "", scheme });
   nodes.push(p);
   await p.start();
   return p;
@@ -64,8 +65,8 @@ function metadata(address: string, protocol: "connect" | "grpc", token?: string)
   return createClient(MetadataService, transport);
 }
 
-function cluster(address: string, token?: string): Client<typeof ClusterService> {
-  return createClient(ClusterService, createConnectTransport({ baseUrl: address, httpVersion: "2", interceptors: headers(bearer(token)) }));
+function cluster(address: string, token?: string, ca?: string): Client<typeof ClusterService> {
+  return createClient(ClusterService, createConnectTransport({ baseUrl: address, httpVersion: "2", interceptors: headers(bearer(token)), ...(ca ? { nodeOptions: { ca } } : {}) }));
 }
 
 function peer(address: string, extra: Record<string, string>): Client<typeof PeerService> {
@@ -314,6 +315,30 @@ test("the client library sends its token on unary calls, Session streams and wat
   } finally {
     anonymous.close();
   }
+});
+
+test("with TLS, the peer secret is checked as well: a node with a certificate from the cluster's CA but without the secret cannot join", async () => {
+  const ca = makeCa(dir, "auth-ca");
+  const tlsArgs = (name: string): string[] => {
+    const c = issueCert(dir, ca, name);
+    return ["--tls-cert", c.certFile, "--tls-key", c.keyFile, "--tls-ca", ca.certFile];
+  };
+  const t1 = await startNode("t1", [...tlsArgs("t1"), ...authArgs()], "https");
+  await cluster(t1.address, adminToken, ca.certPem).provision({});
+  const t2 = await startNode("t2", [...tlsArgs("t2"), ...authArgs(), "--join", t1.address], "https");
+  const t3 = await startNode("t3", [...tlsArgs("t3"), ...authArgs(files.wrongPeer), "--join", t1.address], "https");
+  await waitFor("t2 to join over mutual TLS with the secret", async () => {
+    const s = await cluster(t2.address, clientToken, ca.certPem).status({}, { timeoutMs: 2000 });
+    return s.state === NodeState.ACTIVE && s.configuration?.members.length === 2 ? s : undefined;
+  }, 30_000);
+  const refused = await waitFor("t3 to report the refusal", async () => {
+    const s = await cluster(t3.address, clientToken, ca.certPem).status({}, { timeoutMs: 2000 });
+    return /peer secret/.test(s.stateDetail) ? s : undefined;
+  }, 20_000);
+  assert.notEqual(refused.state, NodeState.ACTIVE);
+  const members = await cluster(t1.address, clientToken, ca.certPem).listMembers({});
+  assert.deepEqual(members.configuration!.members.map((m) => m.name).sort(), ["t1", "t2"]);
+  await Promise.all([t1, t2, t3].map((n) => n.stop()));
 });
 
 async function* batch(clusterId: string, to: bigint) {
