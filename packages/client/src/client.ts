@@ -222,11 +222,13 @@ export class OmnimetaClient {
    * snapshot is of no use: its chunks fail and the caller starts again.
    */
   async saveSnapshot(o: OperationOptions & { address?: string } = {}): Promise<SnapshotStream> {
-    if (o.address === undefined && !this.discovered) await this.listMembers(o).catch(() => undefined);
-    const target = o.address === undefined ? this.endpointSet : new Endpoints([o.address]);
     const timeoutMs = o.timeoutMs ?? this.timeoutMs;
     const opening = new Deadline(timeoutMs, o.signal);
-    return withRetry(target, "idempotent", { timeoutMs, signal: o.signal, defaultTimeoutMs: timeoutMs }, async (a) => {
+    if (o.address === undefined && !this.discovered) {
+      await this.listMembers({ timeoutMs: Math.min(timeoutMs, limits.attemptTimeoutMsMax), signal: o.signal }).catch(() => undefined);
+    }
+    const target = o.address === undefined ? this.endpointSet : new Endpoints([o.address]);
+    return withRetry(target, "idempotent", { timeoutMs: opening.remainingMs(), signal: o.signal, defaultTimeoutMs: timeoutMs }, async (a) => {
       // The attempt may take the whole deadline to its first chunk (the copy of a large database), not a slice of it.
       const stream = new AbortController();
       const abort = (): void => stream.abort();

@@ -12,8 +12,9 @@ import type { NodeStore } from "../storage/index.ts";
 import type { KvSnapshot } from "../state-machine/kv-snapshot.ts";
 import { readSnapshot, SnapshotFormatError, type SnapshotHeader } from "./snapshot-format.ts";
 
-/** Keys committed per transaction while importing (bounds what is staged in memory). */
+/** An import commits once this many keys, or this many bytes of them, are staged (bounds what is held in memory). */
 const importBatchKeys = 5000;
+const importBatchBytes = 64 * 1024 * 1024;
 /** Set in the data dir while an import is under way, cleared in the commit that installs the new cluster. */
 const RESTORING_META = "restoring-from";
 const utf8 = new TextEncoder();
@@ -64,16 +65,19 @@ export async function restoreFromSnapshot(rt: NodeRuntime, file: string): Promis
   beginImport(store, file);
   const kv = store.kv;
   let header: SnapshotHeader | undefined;
-  let staged = 0;
+  let stagedKeys = 0;
+  let stagedBytes = 0;
   for await (const record of readSnapshot(createReadStream(file, { highWaterMark: 1024 * 1024 }))) {
     if (record.kind === "header") {
       header = record.header;
       continue;
     }
     kv.putKey(record.key);
-    if (++staged >= importBatchKeys) {
+    stagedBytes += record.key.key.length + record.key.value.length;
+    if (++stagedKeys >= importBatchKeys || stagedBytes >= importBatchBytes) {
       store.commit();
-      staged = 0;
+      stagedKeys = 0;
+      stagedBytes = 0;
     }
   }
   const revision = header!.revision;

@@ -7,9 +7,10 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { NodeState, ReadConsistency, type KeyValue } from "@omnimeta/proto";
 import { ProcessCluster } from "./process-cluster.ts";
-import { freePort, MetadProcess, REPO_ROOT } from "./metad-process.ts";
+import { freePort, MetadProcess, REPO_ROOT, type ExitInfo } from "./metad-process.ts";
 import { clientsFor, eventually, utf8 } from "./clients.ts";
 import { openNodeStore } from "../../src/storage/index.ts";
 import { beginImport } from "../../src/snapshot/restore.ts";
@@ -39,7 +40,7 @@ after(async () => {
   await cluster.close();
 });
 
-/** Creates, overwrites, deletes and re-creates keys, with an empty, a binary, a non-ASCII and a 1 MiB value. */
+/** Creates, overwrites, deletes and re-creates keys, with an empty, a binary and a 1 MiB value, and non-ASCII keys. */
 async function writeWorkload(): Promise<void> {
   const m = clientsFor(cluster.nodes[0]!.address).metadata;
   let writeCount = 0;
@@ -59,6 +60,9 @@ async function writeWorkload(): Promise<void> {
   await put("dr/empty", new Uint8Array(0));
   await put("dr/binary", Uint8Array.from({ length: 256 }, (_, i) => i));
   await put("dr/ключ-✓", utf8("non-ASCII key"));
+  // UTF-8 byte order (the store's) and UTF-16 order (JavaScript's) disagree on these two.
+  await put("dr/u-\u{1F600}", utf8("astral"));
+  await put("dr/u-\uFF5E", utf8("fullwidth tilde"));
   await put("dr/big", Uint8Array.from({ length: chunkBytesMax }, (_, i) => (i * 7 + 3) & 0xff)); // one key frame larger than a chunk
   await put("dr/marker", utf8("MARKER-VALUE-0123456789"));
 }
@@ -100,10 +104,23 @@ async function restoredNode(name: string, extraArgs: string[], join: string[] = 
   return node;
 }
 
+/** Runs a metad that is expected to refuse to start: one still running after `timeoutMs` fails the test (and is killed). */
+async function runToExit(node: MetadProcess, timeoutMs = 20_000): Promise<ExitInfo> {
+  let timer: NodeJS.Timeout | undefined;
+  const running = new Promise<"running">((resolve) => (timer = setTimeout(() => resolve("running"), timeoutMs)));
+  const outcome = await Promise.race([node.run(), running]);
+  clearTimeout(timer);
+  if (outcome === "running") {
+    await node.kill("SIGKILL");
+    assert.fail(`metad ${node.options.name} did not refuse to start within ${timeoutMs} ms:\n${node.logs.slice(-5).join("\n")}`);
+  }
+  return outcome;
+}
+
 /** metad --restore FILE must exit non-zero with exactly one line on stderr and leave the data dir unused. */
 async function expectRefusedRestore(file: string, dataDir: string): Promise<string> {
   const node = new MetadProcess({ name: "refused", dataDir, port: await freePort(), extraArgs: ["--restore", file] });
-  const exit = await node.run();
+  const exit = await runToExit(node);
   assert.equal(exit.signal, null);
   assert.equal(exit.code, 1, node.logs.join("\n"));
   assert.equal(node.logs.length, 1, `exactly one line on stderr, got:\n${node.logs.join("\n")}`);
@@ -147,6 +164,10 @@ test("metad --restore starts a new cluster with every key, version and revision 
   assert.equal(after.keys.length, sourceKeys.length);
   assert.deepEqual(after.keys, sourceKeys, "every key with its value, version, create and mod revision");
   assert.ok(!after.keys.some((k) => k.key === "dr/k120"), "a deleted key stays deleted");
+  // No watch history before the restore: a watch from an earlier revision is told so, not given a partial history.
+  await assert.rejects(async () => {
+    for await (const _ of clientsFor(r1.address).metadata.watch({ key: "dr/", prefix: true, startRevision: 1n }, { timeoutMs: 10_000 })) break;
+  }, (e: ConnectError) => e.code === Code.OutOfRange);
   // The log continues after the snapshot: revisions go on from where the old cluster was.
   const m = clientsFor(r1.address).metadata;
   const put = await eventually("a write after the restore", () => m.put({ key: "dr/k000", value: utf8("after the restore"), requestId: "after-restore" }));
@@ -214,7 +235,7 @@ test("metad --restore into a data dir that already belongs to a cluster is refus
   const keysBefore = await dumpKeys(r1.address);
   await r1.stop();
   const again = new MetadProcess({ ...r1.options, extraArgs: ["--restore", snapshotFile] });
-  const exit = await again.run();
+  const exit = await runToExit(again);
   r1.options.extraArgs = []; // from now on r1 starts from its data dir
   assert.equal(exit.code, 1);
   assert.equal(again.logs.length, 1, again.logs.join("\n"));
@@ -229,7 +250,7 @@ test("metad --restore into a data dir that already belongs to a cluster is refus
 
 test("metad --restore with --join is a usage error: a restore founds a new cluster", async () => {
   const node = new MetadProcess({ name: "both", dataDir: join(cluster.root, "refused-both"), port: await freePort(), join: [cluster.nodes[0]!.address], extraArgs: ["--restore", snapshotFile] });
-  const exit = await node.run();
+  const exit = await runToExit(node);
   assert.equal(exit.code, 2);
   assert.match(node.logs[0]!, /^metad: --restore starts a new cluster from the snapshot and cannot be combined with --join/);
   assert.ok(!existsSync(node.options.dataDir));
@@ -244,7 +265,7 @@ test("a data dir left by an interrupted restore refuses to start without --resto
   store.commit();
   store.close();
   const plain = new MetadProcess({ name: "r3", dataDir, port: await freePort() });
-  const exit = await plain.run();
+  const exit = await runToExit(plain);
   assert.equal(exit.code, 1);
   assert.equal(plain.logs.length, 1, plain.logs.join("\n"));
   assert.match(plain.logs[0]!, /^metad: data dir .*r3 holds an interrupted restore from .*backup\.snap; run metad --restore again, or use a new data dir$/);
