@@ -30,6 +30,9 @@ export class BallotLeaderElection {
   private round = 0;
   private ticksInRound = 0;
   private replies = new Map<number, Reply>();
+  /** Peers whose reply to the previous round arrived during this one (slow, not gone: they count toward
+   *  quorum connectivity, so a loaded cluster's leader does not step down for one late round). */
+  private lateRepliers = new Set<number>();
   /** Consecutive rounds in which the leader we follow did not answer as a candidate. */
   private leaderMissedRounds = 0;
   /** In the last round the leader itself answered us as a candidate (what we vouch for: only
@@ -71,6 +74,7 @@ export class BallotLeaderElection {
   startRound(): void {
     this.round++;
     this.replies.clear();
+    this.lateRepliers.clear();
     this.leaderAnsweredLate = false;
     for (const to of this.peers) {
       this.out.push({ kind: "HeartbeatRequest", from: this.pid, to, configurationId: this.configurationId, round: this.round });
@@ -87,6 +91,7 @@ export class BallotLeaderElection {
 
   handleHeartbeatReply(msg: HeartbeatReply): void {
     if (msg.round !== this.round) {
+      if (msg.round === this.round - 1) this.lateRepliers.add(msg.from);
       // A busy leader (a long fsync, a stalled event loop) answers after the round it was asked in ended.
       // That reply still proves it alive: a node must not be deposed for being slow, only for being gone.
       if (msg.round === this.round - 1 && msg.from === this.leader.pid && msg.quorumConnected && msg.ready && msg.leader.pid === msg.from && msg.retiring !== true) {
@@ -121,7 +126,7 @@ export class BallotLeaderElection {
   }
 
   private endRound(): void {
-    this.quorumConnected = this.replies.size + 1 >= this.quorum;
+    this.quorumConnected = this.heardCount() + 1 >= this.quorum;
     if (!this.quorumConnected) {
       // A leader that did not hear a quorum for a whole round stops leading (its Sequence Paxos role
       // follows: OmniPaxos.checkLeader), so that its clients fail over at once instead of waiting for
@@ -174,6 +179,13 @@ export class BallotLeaderElection {
       if (r.vouchesFor !== undefined && r.vouchesFor.pid === this.leader.pid && compareBallots(r.vouchesFor, this.leader) >= 0) return true;
     }
     return false;
+  }
+
+  /** Peers heard this round: replies to it, and late replies to the previous one. */
+  private heardCount(): number {
+    let n = this.replies.size;
+    for (const p of this.lateRepliers) if (!this.replies.has(p)) n++;
+    return n;
   }
 
   private topCandidate(): Ballot {

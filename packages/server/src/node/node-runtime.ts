@@ -3,7 +3,7 @@
 // Membership changes (provision, join, add, remove) live in membership-changes.ts.
 
 import { OmniPaxos, limits as coreLimits, type ClusterConfig } from "@omnimeta/omnipaxos";
-import type { NodeOptions } from "../config.ts";
+import { normaliseUrl, type NodeOptions } from "../config.ts";
 import type { Limits } from "../limits.ts";
 import type { Logger } from "../log.ts";
 import { ServerMetrics } from "../metrics.ts";
@@ -201,7 +201,9 @@ export class NodeRuntime {
     if (!this.replica) return;
     // Decode first: a batch that does not decode must not change what this node believes (the sender's address).
     const decoded = batches.map((b) => decodeBatch<CoreMessage>(b));
-    if (fromAddress !== "" && this.addresses.get(from) !== fromAddress) this.addresses.set(from, fromAddress);
+    // The sender's address is only believed when it is one this node could dial (fuzzing found a garbage
+    // address learnt here crash the next PeerLink that dialled it).
+    if (fromAddress !== "" && this.addresses.get(from) !== fromAddress && dialable(fromAddress, this.limits.addressBytesMax)) this.addresses.set(from, fromAddress);
     for (const messages of decoded) {
       this.metrics.peerMessagesReceived.inc(undefined, messages.length);
       this.replica.handleMessages(messages);
@@ -415,4 +417,14 @@ function entryIdOf(entry: Command): string {
 
 function removedDetail(configurationId: number): string {
   return `not a member of configuration ${configurationId}`;
+}
+
+/** An http(s)://HOST:PORT address (or HOST:PORT) within the length limit. */
+function dialable(address: string, bytesMax: number): boolean {
+  if (address.length > bytesMax) return false;
+  try {
+    return /^https?:\/\/[^/\s]+:\d+$/.test(normaliseUrl(address));
+  } catch {
+    return false;
+  }
 }

@@ -107,7 +107,13 @@ export class PeerLink {
   private open(): void {
     if (this.closed) return;
     const openedAt = Date.now();
-    const conn = this.o.clients.get(this.o.address);
+    let conn: ReturnType<PeerClients["get"]>;
+    try {
+      conn = this.o.clients.get(this.o.address);
+    } catch (e) {
+      // An address that cannot be dialled: back off and try again (it may be corrected), never throw into the flush.
+      return this.reopen(openedAt, e);
+    }
     const headers: http2.OutgoingHttpHeaders = {
       "content-type": "application/connect+proto",
       "connect-protocol-version": "1",
