@@ -4,6 +4,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { decodeBatch, encodeBatch, PeerCodecError } from "../../src/peer/codec.ts";
+import { create } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { ExchangeRequestSchema, PeerService } from "@omnimeta/proto";
 import { TestCluster, eventually, text, utf8, waitFor } from "./harness.ts";
 
 test("a batch round-trips through the codec, and another codec version is refused by name", () => {
@@ -27,6 +31,30 @@ test("with tiny chunks, writes replicate and a late joiner catches up on a log l
     await waitFor("the late joiner applied every write", () => late.node.status().appliedIdx >= cluster.nodes[0]!.node.status().appliedIdx, 30_000);
     const g = await late.clients.metadata.get({ key: "chunk/29", consistency: 2 });
     assert.equal(text(g.kv?.value), value + 29);
+  } finally {
+    await cluster.close();
+  }
+});
+
+test("an Exchange whose fromAddress cannot be dialled is not believed: the node keeps running and replicating (fuzz seed 194765)", async () => {
+  const cluster = await new TestCluster(2).start();
+  try {
+    const target = cluster.nodes[0]!;
+    const peer = cluster.nodes[1]!;
+    const transport = createConnectTransport({ baseUrl: target.node.address, httpVersion: "2" });
+    const exchange = createClient(PeerService, transport).exchange;
+    const clusterId = target.node.status().clusterId;
+    // From a real member's id, with an address that is no HOST:PORT: believing it made the node dial it and crash.
+    async function* frames() {
+      yield create(ExchangeRequestSchema, { clusterId, from: BigInt(peer.node.nodeId), to: BigInt(target.node.nodeId), fromAddress: "\u{10ffff}garbage", messages: [encodeBatch([])] });
+    }
+    await exchange(frames());
+    for (let i = 0; i < 10; i++) {
+      await eventually("put", () => cluster.leader().clients.metadata.put({ key: `after/${i}`, value: utf8("v"), requestId: `after-${i}` }));
+    }
+    await waitFor("both nodes applied the writes", () => cluster.nodes.every((n) => n.node.status().appliedIdx === target.node.status().appliedIdx && n.node.status().appliedIdx > 0));
+    assert.equal(target.node.status().state, "active");
+    assert.equal(text((await target.clients.metadata.get({ key: "after/9", consistency: 2 })).kv?.value), "v");
   } finally {
     await cluster.close();
   }
