@@ -14,6 +14,7 @@ import { freePort, MetadProcess, REPO_ROOT, type ExitInfo } from "./metad-proces
 import { clientsFor, eventually, utf8 } from "./clients.ts";
 import { openNodeStore } from "../../src/storage/index.ts";
 import { beginImport } from "../../src/snapshot/restore.ts";
+import { readSnapshot } from "../../src/snapshot/snapshot-format.ts";
 
 const cluster = new ProcessCluster();
 const restored: MetadProcess[] = [];
@@ -143,12 +144,57 @@ test("ctl snapshot save writes the leader's state at one revision to FILE, in ch
   assert.ok(!existsSync(`${snapshotFile}.tmp`), "no temporary file left");
 
   // The raw stream: chunks within the bound, and the same bytes as the file (nothing was written since).
+  const leader = cluster.nodes[await cluster.leaderIndex()]!;
+  assert.equal(view.node, leader.address, "ctl asks the leader");
   const chunks: Uint8Array[] = [];
-  for await (const r of clientsFor(cluster.nodes[0]!.address).cluster.saveSnapshot({})) chunks.push(r.chunk);
+  for await (const r of clientsFor(leader.address).cluster.saveSnapshot({})) chunks.push(r.chunk);
   assert.ok(chunks.length >= 2, "a state larger than a chunk comes in several chunks");
   for (const c of chunks) assert.ok(c.length > 0 && c.length <= chunkBytesMax, `chunk of ${c.length} bytes`);
   assert.ok(Buffer.concat(chunks).equals(readFileSync(snapshotFile)), "a snapshot at the same revision is the same bytes");
-  assert.deepEqual(readdirSync(cluster.nodes[0]!.options.dataDir).filter((f) => f.startsWith("snapshot-copy-")), [], "the node's private copy is removed");
+  assert.deepEqual(readdirSync(leader.options.dataDir).filter((f) => f.startsWith("snapshot-copy-")), [], "the node's private copy is removed");
+});
+
+test("a snapshot taken while writes go on holds exactly the writes up to its revision", async () => {
+  const leader = cluster.nodes[await cluster.leaderIndex()]!;
+  const m = clientsFor(leader.address).metadata;
+  const revisionOf: bigint[] = [];
+  const counterRevisionOf: bigint[] = [];
+  let stop = false;
+  const writer = (async () => {
+    for (let i = 0, after = 0; !stop || after++ < 5; i++) { // and 5 more once the snapshot is in
+      revisionOf[i] = (await m.put({ key: `cw/${String(i).padStart(5, "0")}`, value: utf8(String(i)), requestId: `cw-${i}` })).revision;
+      counterRevisionOf[i] = (await m.put({ key: "cw/counter", value: utf8(String(i)), requestId: `cw-counter-${i}` })).revision;
+    }
+  })();
+  while (revisionOf.length < 20) await new Promise((r) => setImmediate(r));
+  const chunks: Uint8Array[] = [];
+  for await (const r of clientsFor(leader.address).cluster.saveSnapshot({})) chunks.push(r.chunk);
+  stop = true;
+  await writer;
+  let revision = 0n;
+  const keys = new Map<string, string>();
+  for await (const record of readSnapshot((async function* () { yield* chunks; })())) {
+    if (record.kind === "header") revision = BigInt(record.header.revision);
+    else if (record.key.key.startsWith("cw/")) keys.set(record.key.key, Buffer.from(record.key.value).toString());
+  }
+  const expected = revisionOf.flatMap((rev, i) => (rev <= revision ? [`cw/${String(i).padStart(5, "0")}`] : []));
+  assert.ok(expected.length >= 20 && expected.length < revisionOf.length, `the snapshot (revision ${revision}) falls inside the writes`);
+  assert.deepEqual([...keys.keys()].filter((k) => k !== "cw/counter"), expected, "every write up to the revision, none after it");
+  assert.equal(keys.get("cw/counter"), String(counterRevisionOf.filter((rev) => rev <= revision).length - 1), "the counter as of the revision");
+});
+
+test("a snapshot stream the client cuts short leaves no copy behind on the node", async () => {
+  const leader = cluster.nodes[await cluster.leaderIndex()]!;
+  const copies = () => readdirSync(leader.options.dataDir).filter((f) => f.startsWith("snapshot-copy-"));
+  const cut = new AbortController();
+  const stream = clientsFor(leader.address).cluster.saveSnapshot({}, { signal: cut.signal });
+  await assert.rejects(async () => {
+    for await (const _ of stream) {
+      assert.equal(copies().length, 1, "the node reads from its private copy while it streams");
+      cut.abort();
+    }
+  });
+  await eventually("the copy is removed", async () => assert.deepEqual(copies(), []), 10_000);
 });
 
 test("metad --restore starts a new cluster with every key, version and revision of the snapshot", async () => {
