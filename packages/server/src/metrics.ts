@@ -220,6 +220,12 @@ export class ServerMetrics {
   readonly peerMessagesDropped = new Counter(this.r, "omnimeta_peer_messages_dropped_total", "Core messages dropped (queue full or stream down)");
   readonly peerReconnects = new Counter(this.r, "omnimeta_peer_reconnects_total", "Outbound peer stream (re)connections");
   readonly stateTransferBytes = new Counter(this.r, "omnimeta_state_transfer_bytes_total", "Bytes of state transfer (snapshot or log chunks to a joining or lagging node), by direction", ["direction"]);
+  /** The largest encoded core-message batch sent to a peer (built whole in memory before it is cut into frames). */
+  readonly peerBatchBytesMax = new Gauge(this.r, "omnimeta_peer_batch_bytes_max", "Largest encoded core-message batch sent to a peer since start (whole in memory before chunking), in bytes");
+  /** The largest enveloped ExchangeRequest frame written onto a peer stream. */
+  readonly peerFrameBytesMax = new Gauge(this.r, "omnimeta_peer_frame_bytes_max", "Largest ExchangeRequest frame (envelope included) written to a peer stream since start, in bytes");
+  private batchBytesMax = 0;
+  private frameBytesMax = 0;
   private readonly stateSent = this.stateTransferBytes.cell({ direction: "sent" });
   private readonly stateReceived = this.stateTransferBytes.cell({ direction: "received" });
   /** method -> code -> cell: two map look-ups per request, no allocation after the first of each pair. */
@@ -236,6 +242,16 @@ export class ServerMetrics {
     let cell = byCode.get(code);
     if (cell === undefined) byCode.set(code, (cell = this.requests.cell({ method, code })));
     cell.value++;
+  }
+
+  /** For the peer transport: the size of one encoded batch sent (omnimeta_peer_batch_bytes_max). */
+  observePeerBatchBytes(bytes: number): void {
+    if (bytes > this.batchBytesMax) this.peerBatchBytesMax.set((this.batchBytesMax = bytes));
+  }
+
+  /** For the peer transport: the size of one frame written (omnimeta_peer_frame_bytes_max). */
+  observePeerFrameBytes(bytes: number): void {
+    if (bytes > this.frameBytesMax) this.peerFrameBytesMax.set((this.frameBytesMax = bytes));
   }
 
   /** For the state-transfer code: bytes of one chunk sent to, or received from, a peer. */

@@ -56,11 +56,14 @@ export class PeerNetwork {
         chunkBytes: this.o.limits.stateChunkBytes,
         logger: this.o.logger,
         onDropped: (n) => this.o.metrics.peerMessagesDropped.inc(undefined, n),
+        onFrame: (bytes) => this.o.metrics.observePeerFrameBytes(bytes),
       });
       this.links.set(to, link);
       this.o.metrics.peerReconnects.inc();
     }
-    link.send(encodeBatch(messages));
+    const batch = encodeBatch(messages);
+    this.o.metrics.observePeerBatchBytes(batch.length);
+    link.send(batch);
     this.o.metrics.peerMessagesSent.inc(undefined, messages.length);
   }
 

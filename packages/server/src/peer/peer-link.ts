@@ -32,6 +32,8 @@ export interface PeerLinkOptions {
   chunkBytes: number;
   logger: Logger;
   onDropped: (count: number) => void;
+  /** Told the size of every frame made (envelope included), e.g. for a max-frame metric. */
+  onFrame?: (bytes: number) => void;
   /** Extra request headers of the Exchange stream (e.g. peer authentication). */
   headers?: () => http2.OutgoingHttpHeaders;
 }
@@ -98,6 +100,7 @@ export class PeerLink {
       f[0] = 0;
       f.writeUInt32BE(bytes.length, 1);
       f.set(bytes, 5);
+      this.o.onFrame?.(f.length);
       out.push(f);
       if (last) break;
     }
