@@ -19,6 +19,8 @@ import { readSnapshot } from "../../src/snapshot/snapshot-format.ts";
 const cluster = new ProcessCluster();
 const restored: MetadProcess[] = [];
 const chunkBytesMax = 1024 * 1024;
+/** Every refusal metad printed here: the README's runbook must show each of them. */
+const refusalLines: string[] = [];
 
 /** What a node serves, key by key: everything the snapshot must carry over. */
 interface KeyDump { key: string; valueHex: string; version: bigint; createRevision: bigint; modRevision: bigint }
@@ -127,6 +129,7 @@ async function expectRefusedRestore(file: string, dataDir: string): Promise<stri
   assert.equal(node.logs.length, 1, `exactly one line on stderr, got:\n${node.logs.join("\n")}`);
   assert.doesNotMatch(node.logs[0]!, /^\s+at |"level"/, "a plain line, no stack trace and no log record");
   assert.ok(!existsSync(dataDir) || readdirSync(dataDir).length === 0, `data dir ${dataDir} left unused`);
+  refusalLines.push(node.logs[0]!);
   return node.logs[0]!;
 }
 
@@ -286,6 +289,7 @@ test("metad --restore into a data dir that already belongs to a cluster is refus
   assert.equal(exit.code, 1);
   assert.equal(again.logs.length, 1, again.logs.join("\n"));
   assert.match(again.logs[0]!, new RegExp(`^metad: cannot restore from .*: data dir .* already belongs to cluster ${before.clusterId}; --restore needs a new, empty data dir$`));
+  refusalLines.push(again.logs[0]!);
   await r1.start();
   const status = await clientsFor(r1.address).cluster.status({});
   assert.equal(status.clusterId, before.clusterId, "the same cluster");
@@ -299,6 +303,7 @@ test("metad --restore with --join is a usage error: a restore founds a new clust
   const exit = await runToExit(node);
   assert.equal(exit.code, 2);
   assert.match(node.logs[0]!, /^metad: --restore starts a new cluster from the snapshot and cannot be combined with --join/);
+  refusalLines.push(node.logs[0]!);
   assert.ok(!existsSync(node.options.dataDir));
 });
 
@@ -320,4 +325,14 @@ test("a data dir left by an interrupted restore refuses to start without --resto
   const d = await eventually("r3 serves reads", () => dumpKeys(again.address));
   assert.equal(d.revision, sourceRevision);
   assert.deepEqual(d.keys, sourceKeys, "the half-imported key is gone, the snapshot's keys are all there");
+});
+
+test("the README's runbook shows every refusal as metad prints it", () => {
+  const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
+  const section = readme.split("<!-- section:backup -->")[1]?.split("<!-- /section:backup -->")[0] ?? "";
+  // Paths and cluster ids differ; the words do not.
+  const shape = (line: string) => line.replace(/\/\S*?([^/\s]+\.snap)/g, "$1").replace(/(data dir )\S+/g, "$1DIR").replace(/[0-9a-f]{8}-[0-9a-f-]*(\.\.\.)?/g, "ID").replace(/\S+\.snap/g, "FILE");
+  const documented = new Set(section.split("\n").map(shape));
+  assert.ok(refusalLines.length >= 7, `refusals seen: ${refusalLines.length}`);
+  for (const line of refusalLines) assert.ok(documented.has(shape(line)), `the README's runbook lacks: ${line}`);
 });
