@@ -10,7 +10,7 @@ import type { Membership } from "../node/membership.ts";
 import type { NodeRuntime } from "../node/node-runtime.ts";
 import type { NodeStore } from "../storage/index.ts";
 import type { KvSnapshot } from "../state-machine/kv-snapshot.ts";
-import { readSnapshot, SnapshotFormatError, type SnapshotHeader } from "./snapshot-format.ts";
+import { readSnapshot, SnapshotFormatError, type SnapshotHeader, type SnapshotRecord } from "./snapshot-format.ts";
 
 /** An import commits once this many keys, or this many bytes of them, are staged (bounds what is held in memory). */
 const importBatchKeys = 5000;
@@ -67,7 +67,7 @@ export async function restoreFromSnapshot(rt: NodeRuntime, file: string): Promis
   let header: SnapshotHeader | undefined;
   let stagedKeys = 0;
   let stagedBytes = 0;
-  for await (const record of readSnapshot(createReadStream(file, { highWaterMark: 1024 * 1024 }))) {
+  for await (const record of rereadSnapshot(file)) {
     if (record.kind === "header") {
       header = record.header;
       continue;
@@ -106,4 +106,14 @@ export async function restoreFromSnapshot(rt: NodeRuntime, file: string): Promis
   rt.install(1, membership);
   rt.logger.info("restored from snapshot", { file, clusterId: membership.clusterId, fromClusterId: header!.clusterId, revision, keyCount: header!.keyCount });
   return { clusterId: membership.clusterId, revision, keyCount: header!.keyCount };
+}
+
+/** The second pass over a file the first pass found whole: a failure now means it changed in between. */
+async function* rereadSnapshot(file: string): AsyncGenerator<SnapshotRecord> {
+  try {
+    yield* readSnapshot(createReadStream(file, { highWaterMark: 1024 * 1024 }));
+  } catch (e) {
+    if (!(e instanceof SnapshotFormatError)) throw e;
+    throw new SnapshotFormatError(`cannot restore from ${file}: ${e.message} (the file changed while it was read; run metad --restore again)`);
+  }
 }
