@@ -1,0 +1,51 @@
+// Resident memory of a process from Linux /proc/PID/status: VmRSS (now) and VmHWM (the peak since it
+// started), in MB, and a sampler that polls VmRSS to find the peak inside one window of time.
+import { readFileSync } from "node:fs";
+
+/** A `Vm…:   N kB` field of /proc/PID/status text, in MB; undefined when absent. */
+export function vmFieldMb(statusText: string, field: "VmRSS" | "VmHWM"): number | undefined {
+  const m = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, "m").exec(statusText);
+  return m ? Number(m[1]) / 1024 : undefined;
+}
+
+/** VmRSS and VmHWM of a live process, or undefined if it is gone. */
+export function memoryOf(pid: number): { rssMb: number; hwmMb: number } | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/status`, "utf8");
+    const rssMb = vmFieldMb(text, "VmRSS");
+    const hwmMb = vmFieldMb(text, "VmHWM");
+    return rssMb === undefined || hwmMb === undefined ? undefined : { rssMb, hwmMb };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Polls VmRSS of some processes every `intervalMs` and keeps the first and the largest sample of each. */
+export class RssSampler {
+  private readonly first = new Map<number, number>();
+  private readonly peak = new Map<number, number>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly pids: number[], intervalMs = 50) {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), intervalMs);
+  }
+
+  private sample(): void {
+    for (const pid of this.pids) {
+      const m = memoryOf(pid);
+      if (m === undefined) continue;
+      if (!this.first.has(pid)) this.first.set(pid, m.rssMb);
+      this.peak.set(pid, Math.max(this.peak.get(pid) ?? 0, m.rssMb));
+    }
+  }
+
+  /** Stops polling (after one last sample); returns first and peak RSS per pid, in MB. */
+  stop(): Map<number, { firstMb: number; peakMb: number }> {
+    this.sample();
+    clearInterval(this.timer);
+    const out = new Map<number, { firstMb: number; peakMb: number }>();
+    for (const pid of this.pids) out.set(pid, { firstMb: this.first.get(pid) ?? 0, peakMb: this.peak.get(pid) ?? 0 });
+    return out;
+  }
+}
