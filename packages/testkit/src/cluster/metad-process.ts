@@ -27,6 +27,8 @@ export class MetadProcess {
   private log: WriteStream;
   private exited: Promise<void> = Promise.resolve();
   state: ProcessState = "stopped";
+  /** Bumped each time the harness wipes the data dir: a new incarnation is a new replica. */
+  incarnation = 0;
   /** Flags used on the next start only (e.g. --join after a wipe). */
   nextStartArgs: string[] = [];
   startCount = 0;

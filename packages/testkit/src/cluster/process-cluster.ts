@@ -139,6 +139,7 @@ export class ProcessCluster {
     await this.kill(name);
     const node = this.node(name);
     rmSync(node.spec.dataDir, { recursive: true, force: true });
+    node.incarnation++;
     mkdirSync(node.spec.dataDir, { recursive: true });
     if (how === "join") node.nextStartArgs = ["--join", others.map((n) => n.address).join(",")];
     await node.start();
@@ -167,6 +168,7 @@ export class ProcessCluster {
       const others = this.nodes.filter((n) => n !== node);
       await this.kill(node.name);
       rmSync(node.spec.dataDir, { recursive: true, force: true });
+      node.incarnation++;
       mkdirSync(node.spec.dataDir, { recursive: true });
       node.nextStartArgs = ["--join", others.map((n) => n.address).join(",")];
       await node.start();

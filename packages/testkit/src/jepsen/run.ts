@@ -12,6 +12,10 @@ import { ClientWorker, type NodeTarget } from "../workload/client-worker.ts";
 import { SessionMux } from "../workload/session-mux.ts";
 import { HistoryRecorder } from "../workload/history-recorder.ts";
 import { FINAL_READER_PROCESS, finalReads } from "./final-reads.ts";
+import type { SnapshotRead } from "../linearizability/observations.ts";
+import { SnapshotReader, type ReadTarget } from "../workload/snapshot-reader.ts";
+import { NodeWatcher } from "../workload/node-watcher.ts";
+import { judgeWider, type WiderVerdict } from "./wider-checks.ts";
 
 export interface RunOptions {
   nodes: number;
@@ -31,6 +35,8 @@ export interface RunOptions {
   thinkMs: number;
   /** How workload clients talk to nodes: unary RPCs, pipelined Session streams, or half and half. */
   transport: "unary" | "session" | "mixed";
+  /** Reader processes doing Lists and serializable Gets (besides one watcher per node). */
+  readers: number;
   log: (line: string) => void;
 }
 
@@ -57,6 +63,8 @@ export interface Verdict {
   /** One line per fault: what, when, how long the cluster took to recover. */
   faultDetails: string[];
   keys: CheckResult["keys"];
+  /** The List, serializable-read and watch checks (counts, and anomalies by kind). */
+  wider: WiderVerdict;
   checkMs: number;
   history: string;
   runDir: string;
@@ -77,6 +85,7 @@ export const defaultRunOptions: Omit<RunOptions, "outDir" | "log"> = {
   duplicateRate: 0.05,
   thinkMs: 10,
   transport: "mixed",
+  readers: 2,
 };
 
 export async function runJepsen(o: RunOptions): Promise<Verdict> {
@@ -98,6 +107,8 @@ export async function runJepsen(o: RunOptions): Promise<Verdict> {
   let unanswered = 0;
   let harnessError: string | undefined;
   let closeSessions = () => {};
+  const reads: SnapshotRead[] = [];
+  let watchers: NodeWatcher[] = [];
   try {
     const sessions = new Map(cluster.nodes.map((n) => [n.name, new SessionMux(cluster.client(n.name))]));
     closeSessions = () => sessions.forEach((s) => s.close());
@@ -106,6 +117,12 @@ export async function runJepsen(o: RunOptions): Promise<Verdict> {
     const targetsOf = (p: number) => (o.transport === "session" || (o.transport === "mixed" && p % 2 === 1) ? sessionTargets : unaryTargets);
     const workload = { keys, opTimeoutMs: 8000, attemptTimeoutMs: 1500, thinkMs: o.thinkMs, duplicateRate: o.duplicateRate, runId: `r${o.seed}-${Date.now().toString(36)}` };
     const workers = Array.from({ length: o.clients }, (_, p) => new ClientWorker(p, targetsOf(p), recorder, new Prng(rng.nextU32()), workload));
+    const readTargets = () => cluster.nodes.map((n): ReadTarget => ({ name: n.name, client: cluster.client(n.name), incarnation: () => n.incarnation }));
+    const nowUs = () => recorder.nowUs();
+    const readers = Array.from({ length: o.readers }, (_, i) => new SnapshotReader(READER_PROCESS + i, readTargets, nowUs, new Prng(rng.nextU32()), keys, reads, 1500));
+    const relister = new SnapshotReader(READER_PROCESS + o.readers, readTargets, nowUs, new Prng(rng.nextU32()), keys, reads, 1500);
+    watchers = readTargets().map((t) => new NodeWatcher(t, "k", 1, nowUs, relister));
+    const watching = watchers.map((w) => w.run());
     let endAt = Date.now() + o.timeS * 1000;
     const stopped = () => Date.now() >= endAt;
     o.log(`run: ${o.clients} clients (${o.transport}) on ${keys.join(",")} for ${o.timeS} s; nemesis ${o.nemesis.join(",") || "none"}`);
@@ -114,7 +131,7 @@ export async function runJepsen(o: RunOptions): Promise<Verdict> {
       harnessError = `nemesis: ${e.message}`;
       endAt = 0;
     });
-    await Promise.all([...workers.map((w) => w.run(stopped)), nemesisRun]);
+    await Promise.all([...workers.map((w) => w.run(stopped)), ...readers.map((r) => r.run(stopped)), nemesisRun]);
     o.log(`run: ${harnessError ?? "healing and waiting for a healthy cluster"}`);
     try {
       await nemesis.healAll();
@@ -124,19 +141,26 @@ export async function runJepsen(o: RunOptions): Promise<Verdict> {
       o.log(`run: ${(e as Error).message}`);
     }
     unanswered = await finalReads(cluster, keys, recorder, 20_000);
+    await catchUp(watchers, recorder, 15_000);
+    watchers.forEach((w) => w.stop());
+    await Promise.all(watching);
   } finally {
+    watchers.forEach((w) => w.stop());
     closeSessions();
     await recorder.close();
     await nemesis.healAll().catch(() => {});
     await cluster.close({ keepData: true });
   }
-  const verdict = judge(o, recorder, nemesis, { unanswered, harnessError }, outDir, runDir);
+  writeFileSync(join(outDir, "reads.jsonl"), reads.map((r) => JSON.stringify(r) + "\n").join(""));
+  writeFileSync(join(outDir, "watches.json"), JSON.stringify(watchers.map((w) => w.stream)) + "\n");
+  const wider = judgeWider(recorder.events, reads, watchers.map((w) => w.stream), keys);
+  const verdict = judge(o, recorder, nemesis, { unanswered, harnessError, wider }, outDir, runDir);
   // A passing run keeps its history and node logs; only a failing one keeps the data dirs too.
   if (verdict.valid === true) for (const node of cluster.nodes) rmSync(node.spec.dataDir, { recursive: true, force: true });
   return verdict;
 }
 
-function judge(o: RunOptions, recorder: HistoryRecorder, nemesis: Nemesis, end: { unanswered: number; harnessError?: string }, outDir: string, runDir: string): Verdict {
+function judge(o: RunOptions, recorder: HistoryRecorder, nemesis: Nemesis, end: { unanswered: number; harnessError?: string; wider: WiderVerdict }, outDir: string, runDir: string): Verdict {
   const started = Date.now();
   const result = checkEvents(recorder.events);
   const checkMs = Date.now() - started;
@@ -149,7 +173,7 @@ function judge(o: RunOptions, recorder: HistoryRecorder, nemesis: Nemesis, end: 
   });
   const count = (t: string) => ops.filter((op) => op.status === t).length;
   const verdict: Verdict = {
-    valid: result.valid,
+    valid: end.wider.anomalies > 0 ? false : result.valid,
     seed: o.seed,
     nodes: o.nodes,
     timeS: o.timeS,
@@ -166,6 +190,7 @@ function judge(o: RunOptions, recorder: HistoryRecorder, nemesis: Nemesis, end: 
     ...(end.harnessError === undefined ? {} : { harnessError: end.harnessError }),
     anomalies,
     keys: result.keys,
+    wider: end.wider,
     checkMs,
     history: join(outDir, "history.jsonl"),
     runDir,
@@ -173,4 +198,17 @@ function judge(o: RunOptions, recorder: HistoryRecorder, nemesis: Nemesis, end: 
   };
   writeFileSync(join(outDir, "verdict.json"), JSON.stringify(verdict, null, 2) + "\n");
   return verdict;
+}
+
+/** Reader process ids in the recorded reads (workload clients are 0..N-1, final readers 1000+). */
+const READER_PROCESS = 2000;
+
+/** Waits until every watcher delivered past the highest acknowledged write (or the timeout). */
+async function catchUp(watchers: readonly NodeWatcher[], recorder: HistoryRecorder, timeoutMs: number): Promise<void> {
+  let target = 0;
+  for (const e of recorder.events) {
+    if (e.type === "ok" && (e.output?.kind === "written" || e.output?.kind === "deleted")) target = Math.max(target, e.output.revision ?? 0);
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && watchers.some((w) => w.delivered < target)) await new Promise((r) => setTimeout(r, 100));
 }

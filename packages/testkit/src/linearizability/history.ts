@@ -15,8 +15,8 @@ export type OpInput =
 export type OpOutput =
   | { kind: "value"; value: string; version: number } // get: the key exists
   | { kind: "absent" } // get, or delete answered NOT_FOUND: the key does not exist
-  | { kind: "written"; version: number } // put applied; the key's version after it
-  | { kind: "deleted"; previousVersion: number } // delete applied
+  | { kind: "written"; version: number; revision?: number } // put applied; the key's version after it (and the write's revision)
+  | { kind: "deleted"; previousVersion: number; revision?: number } // delete applied
   | { kind: "preconditionFailed"; exists: boolean; version: number }; // FAILED_PRECONDITION, current state
 
 /**

@@ -79,11 +79,11 @@ async function viaUnary(client: NodeClient, input: OpInput, requestId: string, t
       return getOutput((await client.metadata.get({ key: input.key, consistency: ReadConsistency.LINEARIZABLE }, options)).kv);
     case "put": {
       const r = await client.metadata.put({ key: input.key, value: encoder.encode(input.value), precondition: toProto(input.pre), requestId }, options);
-      return { kind: "written", version: Number(r.version) };
+      return { kind: "written", version: Number(r.version), revision: Number(r.revision) };
     }
     case "delete": {
       const r = await client.metadata.delete({ key: input.key, precondition: toProto(input.pre), requestId }, options);
-      return { kind: "deleted", previousVersion: Number(r.previousVersion) };
+      return { kind: "deleted", previousVersion: Number(r.previousVersion), revision: Number(r.revision) };
     }
   }
 }
@@ -103,8 +103,8 @@ async function viaSession(session: SessionMux, input: OpInput, requestId: string
   const result = await session.call(sessionOp(input, requestId), timeoutMs);
   if (result.case === "error") return classifyError(input, result.value.code as Code, result.value.message, result.value.preconditionFailure);
   if (result.case === "get" && input.f === "get") return { type: "ok", output: getOutput(result.value.kv) };
-  if (result.case === "put" && input.f === "put") return { type: "ok", output: { kind: "written", version: Number(result.value.version) } };
-  if (result.case === "delete" && input.f === "delete") return { type: "ok", output: { kind: "deleted", previousVersion: Number(result.value.previousVersion) } };
+  if (result.case === "put" && input.f === "put") return { type: "ok", output: { kind: "written", version: Number(result.value.version), revision: Number(result.value.revision) } };
+  if (result.case === "delete" && input.f === "delete") return { type: "ok", output: { kind: "deleted", previousVersion: Number(result.value.previousVersion), revision: Number(result.value.revision) } };
   // An answer of the wrong kind says nothing reliable about the op.
   return { type: "info", error: `unexpected session answer ${result.case ?? "(empty)"} to a ${input.f}` };
 }
