@@ -15,22 +15,15 @@ export function metricValue(text: string, name: string, labels: Record<string, s
   return undefined;
 }
 
-/** The largest finite `le` bucket that holds any observation of histogram `name` (an upper bound on its max). */
-export function histogramMaxBound(text: string, name: string): number | undefined {
-  let previous = 0;
-  let bound: number | undefined;
+/** The cumulative buckets [le, count] of an unlabelled histogram `name`, in order, +Inf as Infinity. */
+export function histogramBuckets(text: string, name: string): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  const re = new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\S+)$`);
   for (const line of text.split("\n")) {
-    const m = new RegExp(`^${name}_bucket\\{.*le="([^"]+)".*\\} (\\S+)$`).exec(line);
-    if (!m) continue;
-    const count = Number(m[2]);
-    if (m[1] === "+Inf") {
-      if (count > previous) bound = Infinity;
-      continue;
-    }
-    if (count > previous) bound = Number(m[1]);
-    previous = count;
+    const m = re.exec(line);
+    if (m) out.push([m[1] === "+Inf" ? Infinity : Number(m[1]), Number(m[2])]);
   }
-  return bound;
+  return out;
 }
 
 export async function scrapeMetrics(address: string): Promise<string> {
