@@ -126,7 +126,6 @@ export class Histogram {
   private readonly cells = new Map<string, HistogramCell>();
   private readonly unlabelled: HistogramCell | undefined;
   /** Another histogram that records every observation too (a second, standard name for one measurement). */
-  private mirror: Histogram | undefined;
 
   constructor(registry: Registry, readonly name: string, readonly help: string, readonly buckets: readonly number[], labelled = false) {
     registry.registerMetric(this as unknown as PromMetric);
@@ -142,12 +141,8 @@ export class Histogram {
 
   observe(value: number): void {
     this.unlabelled!.observe(value);
-    this.mirror?.observe(value);
   }
 
-  mirrorInto(other: Histogram): void {
-    this.mirror = other;
-  }
 
   get observations(): { count: number; sum: number } {
     let count = 0;
@@ -202,7 +197,7 @@ export class ServerMetrics {
   readonly peerRoundTripSeconds = new Histogram(this.r, "omnimeta_network_peer_round_trip_time_seconds", "Round-trip time of a probe (PeerService.Identify) to each peer, every few seconds", secondsBuckets, true);
   readonly peerProbeFailures = new Counter(this.r, "omnimeta_peer_probe_failures_total", "Probes to a peer that failed or timed out", ["peer"]);
   readonly commitSeconds = new Histogram(this.r, "omnimeta_commit_seconds", "Duration of one group commit: the SQLite transaction with its fsync (turns that staged nothing are not counted)", secondsBuckets);
-  readonly walFsyncSeconds = new Histogram(this.r, "omnimeta_disk_wal_fsync_duration_seconds", "Latency of making one group commit durable: the SQLite WAL commit with its fsync (same observations as omnimeta_commit_seconds, under etcd's name)", secondsBuckets);
+  readonly walFsyncSeconds = new Histogram(this.r, "omnimeta_disk_wal_fsync_duration_seconds", "Latency of making one group commit durable: the SQLite WAL commit with its fsync (the fsynced ones among omnimeta_commit_seconds, under etcd's name)", secondsBuckets);
   readonly writeSeconds = new Histogram(this.r, "omnimeta_write_seconds", "Leader-side latency of a write: proposed until applied, durable and answered", secondsBuckets);
   readonly readBarrierSeconds = new Histogram(this.r, "omnimeta_read_barrier_seconds", "Leader-side latency of a linearizable read barrier (read-index round + apply wait)", secondsBuckets);
   readonly pendingWrites = new Gauge(this.r, "omnimeta_pending_writes", "Writes proposed at this leader and not yet answered");
@@ -231,9 +226,6 @@ export class ServerMetrics {
   /** method -> code -> cell: two map look-ups per request, no allocation after the first of each pair. */
   private readonly requestCells = new Map<string, Map<string, CounterCell>>();
 
-  constructor() {
-    this.commitSeconds.mirrorInto(this.walFsyncSeconds);
-  }
 
   /** Counts one client request (omnimeta_requests_total{method,code}); code "ok" or a Connect code name. */
   countRequest(method: string, code: string): void {

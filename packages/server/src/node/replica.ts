@@ -46,7 +46,7 @@ interface Waiter<R> {
 
 export interface ReplicaHooks {
   /** Makes everything staged durable: one transaction, one fsync (nothing when nothing is staged). */
-  commit(): { writeCount: number; durationMs: number };
+  commit(): { writeCount: number; durationMs: number; synced?: boolean };
   /** Sends one peer its batch of messages (already durable). */
   send(to: number, messages: CoreMessage[]): void;
   /** Events of the entries applied and committed in a flush (for watches). */
@@ -343,8 +343,10 @@ export class Replica {
   }
 
   private commit(): void {
-    const { writeCount, durationMs } = this.hooks.commit();
-    if (writeCount > 0) this.metrics.commitSeconds.observe(durationMs / 1000);
+    const { writeCount, durationMs, synced } = this.hooks.commit();
+    if (writeCount === 0) return;
+    this.metrics.commitSeconds.observe(durationMs / 1000);
+    if (synced !== false) this.metrics.walFsyncSeconds.observe(durationMs / 1000);
   }
 
   private scheduleLazyCommit(): void {

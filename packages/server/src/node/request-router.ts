@@ -28,6 +28,7 @@ import { OpError, failedPrecondition, invalidArgument, unavailable, type LeaderH
 import { deleteCommandOf, ensureRequestId, listLimitOf, putCommandOf, validateConsistency, validateKey, validatePrefix } from "../rpc/validate.ts";
 import type { LeaderForwarder, SessionResult } from "./leader-forwarder.ts";
 import type { Replica } from "./replica.ts";
+import { UnsafeLaggingView, type ReadView } from "./unsafe-lagging-view.ts";
 
 export type Op = SessionRequest["op"];
 
@@ -42,6 +43,9 @@ export interface RouterContext {
 }
 
 export class RequestRouter {
+  /** Only with unsafe serializable-backwards. */
+  private readonly lagging = new UnsafeLaggingView();
+
   constructor(private readonly ctx: RouterContext) {}
 
   /** Serves one request; throws OpError. `forwarded`: it came from another node, never forward again. */
@@ -93,7 +97,9 @@ export class RequestRouter {
     if (typeof replica === "string") throw unavailable(replica, this.ctx.leaderHint() ?? { leaderId: 0, leaderAddress: "" });
     const isWrite = op.case === "put" || op.case === "delete";
     const serializable = !isWrite && consistencyOf(op) === ReadConsistency.SERIALIZABLE;
-    if (serializable || (!isWrite && this.ctx.unsafe.staleReads)) return this.readLocal(replica, op);
+    if (serializable && this.ctx.unsafe.serializableBackwards) return this.readLocal(replica, op, this.lagging.viewFor(replica.machine));
+    const unsafeLocal = this.ctx.unsafe.staleReads || (op.case === "list" && this.ctx.unsafe.listStale);
+    if (serializable || (!isWrite && unsafeLocal)) return this.readLocal(replica, op);
     if (replica.isLeader()) {
       if (isWrite) return writeResult(op, await replica.propose(this.commandOf(op)));
       await replica.readBarrier();
@@ -113,8 +119,7 @@ export class RequestRouter {
     throw new Error(`not a write: ${op.case}`);
   }
 
-  private readLocal(replica: Replica, op: Op): SessionResult {
-    const machine = replica.machine;
+  private readLocal(replica: Replica, op: Op, machine: ReadView = replica.machine): SessionResult {
     const revision = BigInt(machine.appliedRevision);
     switch (op.case) {
       case "get": {
@@ -169,6 +174,8 @@ function writeResult(op: Op, r: ApplyResult): SessionResult {
       );
     case "notFound":
       throw new OpError(Code.NotFound, `key not found: ${r.key}`);
+    case "requestIdReused":
+      throw invalidArgument(`request_id "${r.requestId}" was first used for another operation or key; a retry must repeat its request, a new request needs a new id`);
     case "applied":
       throw new Error(`unexpected apply result for a ${op.case}`);
   }

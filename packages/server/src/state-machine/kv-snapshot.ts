@@ -10,7 +10,7 @@ import { KvStateMachine } from "./kv-state-machine.ts";
 import type { StateMachineLimits } from "./limits.ts";
 import { DEFAULT_STATE_MACHINE_LIMITS } from "./limits.ts";
 import { MemoryKvBackend } from "./memory-kv-backend.ts";
-import { readApplyResult, writeApplyResult } from "./kv-types.ts";
+import { readApplyResult, writeApplyResult, type DedupRecord } from "./kv-types.ts";
 
 /** The complete replicated state after applying every entry up to lastRevision. */
 export interface FullKvSnapshot {
@@ -104,6 +104,8 @@ export const kvSnapshotSpec: SnapshotSpec<Command, KvSnapshot> & { equals(a: KvS
 
 const S_FULL = 1;
 const S_DELTA = 2;
+/** S_FULL with each de-dup record's target (kv-types dedupTargetOf) after its result. */
+const S_FULL_TARGETS = 3;
 
 export function encodeKvSnapshot(snapshot: KvSnapshot): Uint8Array {
   const w = new ByteWriter(1024);
@@ -116,12 +118,13 @@ export function encodeKvSnapshot(snapshot: KvSnapshot): Uint8Array {
     return w.finish();
   }
   const { state } = snapshot;
-  w.u8(S_FULL).varint(snapshot.lastRevision).varint(state.keys.length);
+  w.u8(S_FULL_TARGETS).varint(snapshot.lastRevision).varint(state.keys.length);
   for (const k of state.keys) w.string(k.key).bytes(k.value).varint(k.version).varint(k.createRevision).varint(k.modRevision);
   w.varint(state.dedup.length);
   for (const [id, rec] of state.dedup) {
     w.string(id).varint(rec.revision);
     writeApplyResult(w, rec.result);
+    w.string(rec.target ?? "");
   }
   w.u8(state.directory ? 1 : 0);
   if (state.directory) {
@@ -142,14 +145,19 @@ export function decodeKvSnapshot(bytes: Uint8Array): KvSnapshot {
     const commands: DeltaKvSnapshot["commands"] = [];
     for (let i = 0; i < count; i++) commands.push({ revision: r.varint(), command: readCommand(r) });
     snapshot = { kind: "delta", firstRevision, lastRevision, commands };
-  } else if (tag === S_FULL) {
+  } else if (tag === S_FULL || tag === S_FULL_TARGETS) {
     const lastRevision = r.varint();
     const keys: KvFullState["keys"] = [];
     for (let i = r.varint(); i > 0; i--) {
       keys.push({ key: r.string(), value: r.bytes(), version: r.varint(), createRevision: r.varint(), modRevision: r.varint() });
     }
     const dedup: KvFullState["dedup"] = [];
-    for (let i = r.varint(); i > 0; i--) dedup.push([r.string(), { revision: r.varint(), result: readApplyResult(r) }]);
+    for (let i = r.varint(); i > 0; i--) {
+      const id = r.string();
+      const rec: DedupRecord = { revision: r.varint(), result: readApplyResult(r) };
+      const target = tag === S_FULL_TARGETS ? r.string() : "";
+      dedup.push([id, target === "" ? rec : { ...rec, target }]);
+    }
     const directory = r.u8() === 1 ? { clusterId: r.string(), members: readMembers(r) } : undefined;
     snapshot = { kind: "full", lastRevision, state: { appliedRevision: lastRevision, keys, dedup, directory } };
   } else {

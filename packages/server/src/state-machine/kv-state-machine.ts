@@ -4,7 +4,7 @@
 import { assert } from "./assert.ts";
 import type { Command, DeleteCommand, Precondition, PutCommand } from "./command.ts";
 import type { KvBackend, KvFullState, MemberDirectory } from "./kv-backend.ts";
-import type { ApplyResult, KeyRecord, WatchEvent, WatchFilter } from "./kv-types.ts";
+import { dedupTargetOf, type ApplyResult, type DedupRecord, type KeyRecord, type WatchEvent, type WatchFilter } from "./kv-types.ts";
 import { DEDUP_GC_EVERY_REVISIONS, DEFAULT_STATE_MACHINE_LIMITS, type StateMachineLimits } from "./limits.ts";
 import type { KvSnapshot } from "./kv-snapshot.ts";
 
@@ -70,21 +70,25 @@ export class KvStateMachine {
         return { kind: "applied", revision };
       case "put":
       case "delete": {
+        const target = dedupTargetOf(command);
         const previous = this.lookupRequest(revision, command.requestId);
-        if (previous) return previous;
+        // A request id names one request: a retry repeats its operation and key and gets the first answer;
+        // the same id on another operation or key is refused (answering it the first one's result would
+        // report a write that was never made).
+        if (previous) return previous.target === undefined || previous.target === target ? previous.result : { kind: "requestIdReused", revision, requestId: command.requestId };
         const result = command.kind === "put" ? this.put(revision, command) : this.delete(revision, command);
-        if (command.requestId !== "") this.backend.putDedup(command.requestId, { revision, result });
+        if (command.requestId !== "") this.backend.putDedup(command.requestId, { revision, result, target });
         return result;
       }
     }
   }
 
-  /** The first answer to a request id still inside the de-dup window, if any. */
-  private lookupRequest(revision: number, requestId: string): ApplyResult | undefined {
+  /** The first use of a request id still inside the de-dup window, if any. */
+  private lookupRequest(revision: number, requestId: string): DedupRecord | undefined {
     if (requestId === "") return undefined;
     const rec = this.backend.getDedup(requestId);
     if (!rec || rec.revision <= revision - this.limits.dedupWindowRevisions) return undefined;
-    return rec.result;
+    return rec;
   }
 
   private put(revision: number, cmd: PutCommand): ApplyResult {

@@ -27,7 +27,9 @@ export type ApplyResult =
   /** Delete of a key that does not exist (and whose precondition held); nothing changed. */
   | { kind: "notFound"; revision: number; key: string }
   /** A noop or members command. */
-  | { kind: "applied"; revision: number };
+  | { kind: "applied"; revision: number }
+  /** The request id was first used for another operation or key: nothing changed (never remembered). */
+  | { kind: "requestIdReused"; revision: number; requestId: string };
 
 export type WatchEventType = "put" | "delete";
 
@@ -53,12 +55,15 @@ export interface DedupRecord {
   /** Revision at which the request id was first applied (its age is measured from here). */
   revision: number;
   result: ApplyResult;
+  /** dedupTargetOf the command (undefined in records from before it was kept: then any retry matches). */
+  target?: string;
 }
 
 const R_OK = 1;
 const R_PRECONDITION = 2;
 const R_NOT_FOUND = 3;
 const R_APPLIED = 4;
+const R_REUSED = 5;
 
 export function writeApplyResult(w: ByteWriter, r: ApplyResult): void {
   switch (r.kind) {
@@ -74,6 +79,9 @@ export function writeApplyResult(w: ByteWriter, r: ApplyResult): void {
     case "applied":
       w.u8(R_APPLIED).varint(r.revision);
       return;
+    case "requestIdReused":
+      w.u8(R_REUSED).varint(r.revision).string(r.requestId);
+      return;
   }
 }
 
@@ -88,6 +96,8 @@ export function readApplyResult(r: ByteReader): ApplyResult {
       return { kind: "notFound", revision: r.varint(), key: r.string() };
     case R_APPLIED:
       return { kind: "applied", revision: r.varint() };
+    case R_REUSED:
+      return { kind: "requestIdReused", revision: r.varint(), requestId: r.string() };
     default:
       throw new DecodeError(`unknown apply result tag ${tag}`);
   }
@@ -104,4 +114,25 @@ export function decodeApplyResult(bytes: Uint8Array): ApplyResult {
   const result = readApplyResult(r);
   r.end();
   return result;
+}
+
+/** What a request id was first used for: the operation and its key (a retry repeats both). */
+export function dedupTargetOf(command: { kind: "put" | "delete"; key: string }): string {
+  return `${command.kind}\u0000${command.key}`;
+}
+
+/** A de-dup record as stored: the first result, then its target (absent in records written before targets). */
+export function encodeDedupValue(rec: DedupRecord): Uint8Array {
+  const w = new ByteWriter(48);
+  writeApplyResult(w, rec.result);
+  if (rec.target !== undefined) w.string(rec.target);
+  return w.finish();
+}
+
+export function decodeDedupValue(revision: number, bytes: Uint8Array): DedupRecord {
+  const r = new ByteReader(bytes);
+  const result = readApplyResult(r);
+  const target = r.done ? undefined : r.string();
+  r.end();
+  return target === undefined ? { revision, result } : { revision, result, target };
 }

@@ -5,7 +5,7 @@ import type { KvBackend, KvFullState, MemberDirectory } from "../state-machine/k
 import { eventBytes } from "../state-machine/kv-backend.ts";
 import { ByteReader, ByteWriter } from "../state-machine/byte-codec.ts";
 import { readMembers, writeMembers } from "../state-machine/command.ts";
-import { decodeApplyResult, encodeApplyResult, matchesFilter } from "../state-machine/kv-types.ts";
+import { decodeDedupValue, encodeDedupValue, matchesFilter } from "../state-machine/kv-types.ts";
 import type { DedupRecord, KeyRecord, WatchEvent, WatchFilter } from "../state-machine/kv-types.ts";
 import { compareKeys } from "../state-machine/memory-kv-backend.ts";
 import type { StagedState } from "./staged-state.ts";
@@ -98,7 +98,7 @@ export class SqliteKvBackend implements KvBackend {
     if (this.dedupCleared) return undefined;
     const row = this.stmts.dedupGet.get(requestId);
     if (!row || row.revision <= this.dedupPruneMax) return undefined;
-    return { revision: row.revision, result: decodeApplyResult(row.result) };
+    return decodeDedupValue(row.revision, row.result);
   }
   putDedup(requestId: string, record: DedupRecord): void {
     this.dedup.set(requestId, record);
@@ -180,7 +180,7 @@ export class SqliteKvBackend implements KvBackend {
     const dedup = new Map<string, DedupRecord>();
     if (!this.dedupCleared) {
       for (const row of this.stmts.dedupAll.iterate()) {
-        if (row.revision > this.dedupPruneMax) dedup.set(row.request_id, { revision: row.revision, result: decodeApplyResult(row.result) });
+        if (row.revision > this.dedupPruneMax) dedup.set(row.request_id, decodeDedupValue(row.revision, row.result));
       }
     }
     for (const [id, rec] of this.dedup) dedup.set(id, rec);
@@ -212,7 +212,7 @@ export class SqliteKvBackend implements KvBackend {
       else s.kvDelete.run(key);
     }
     if (this.dedupCleared) s.dedupClear.run();
-    for (const [id, rec] of this.dedup) s.dedupUpsert.run(id, rec.revision, encodeApplyResult(rec.result));
+    for (const [id, rec] of this.dedup) s.dedupUpsert.run(id, rec.revision, encodeDedupValue(rec));
     if (this.dedupPruneStaged) s.dedupPrune.run(this.dedupPruneMax);
     if (this.historyCleared) s.historyClear.run();
     const floor = this.eventFloor();

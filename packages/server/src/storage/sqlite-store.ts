@@ -34,6 +34,8 @@ export interface CommitStats {
   writeCount: number;
   /** Wall time of the transaction, fsync included. */
   durationMs: number;
+  /** Whether the commit was fsynced (false: only recomputable rows, see SqliteStore.syncRequired). */
+  synced?: boolean;
 }
 
 /** A commit failed (disk full, I/O error): the node's memory is ahead of its disk and it must stop. */
@@ -77,6 +79,17 @@ export class SqliteStore<T, S> implements Storage<T, S> {
   private failed: Error | undefined;
   private closed = false;
   private readonly commitTx: () => void;
+  /**
+   * A staged write that must be on disk before this turn's messages and answers leave: a log write, the
+   * promise, the accepted round, a snapshot or trim, the configuration, the identity. Without one (a turn
+   * that only learnt decisions: the decided index and what applying them wrote, KV rows, request ids,
+   * watch history) the commit skips its fsync. Safe: those rows are recomputed from the log, which is
+   * durable, by re-applying after a restart; and the WAL is one append-only file, so the next fsynced
+   * commit makes every earlier commit durable too (nothing later survives a crash that an earlier one
+   * does not). The core never relies on its decided index surviving a crash (a lower one is knowledge not
+   * yet relearnt). This halves the fsyncs of a sequential write on every node.
+   */
+  private syncRequired = false;
 
   private constructor(db: Database, options: OpenStoreOptions<T, S>) {
     this.db = db;
@@ -125,12 +138,14 @@ export class SqliteStore<T, S> implements Storage<T, S> {
     }
     this.identity.clusterId = clusterId;
     stageClusterId(this.state, clusterId);
+    this.syncRequired = true;
   }
 
   setNodeId(nodeId: number): void {
     assert(Number.isSafeInteger(nodeId) && nodeId > 0, () => `node id must be a positive integer, got ${nodeId}`);
     this.identity.nodeId = nodeId;
     stageNodeId(this.state, nodeId);
+    this.syncRequired = true;
   }
 
   /** Opaque runtime state (e.g. lifecycle flags) committed with everything else. */
@@ -138,6 +153,7 @@ export class SqliteStore<T, S> implements Storage<T, S> {
     return this.state.get(META_PREFIX + name);
   }
   setMeta(name: string, value: Uint8Array | undefined): void {
+    this.syncRequired = true;
     if (value === undefined) this.state.delete(META_PREFIX + name);
     else this.state.set(META_PREFIX + name, value);
   }
@@ -164,6 +180,7 @@ export class SqliteStore<T, S> implements Storage<T, S> {
   }
   setPromise(ballot: Ballot): void {
     this.promise = ballot;
+    this.syncRequired = true;
     this.state.set(PROMISE, encodeValue(ballot));
   }
   getAcceptedRound(): Ballot | undefined {
@@ -171,6 +188,7 @@ export class SqliteStore<T, S> implements Storage<T, S> {
   }
   setAcceptedRound(ballot: Ballot): void {
     this.acceptedRound = ballot;
+    this.syncRequired = true;
     this.state.set(ACCEPTED_ROUND, encodeValue(ballot));
   }
   getDecidedIdx(): number {
@@ -187,6 +205,7 @@ export class SqliteStore<T, S> implements Storage<T, S> {
   trim(idx: number): void {
     assert(idx >= this.log.start && idx <= this.log.length, () => `trim(${idx}) outside [${this.log.start}, ${this.log.length}]`);
     this.log.trim(idx);
+    this.syncRequired = true;
   }
   getSnapshot(): S | undefined {
     return this.snapshot;
@@ -196,6 +215,7 @@ export class SqliteStore<T, S> implements Storage<T, S> {
     this.log.trim(compactedIdx);
     this.snapshot = snapshot;
     this.state.set(SNAPSHOT, this.snapshotCodec.encode(snapshot));
+    this.syncRequired = true;
   }
 
   getConfiguration(): ConfigurationRecord | undefined {
@@ -203,6 +223,7 @@ export class SqliteStore<T, S> implements Storage<T, S> {
   }
   setConfiguration(record: ConfigurationRecord): void {
     this.configuration = record;
+    this.syncRequired = true;
     this.state.set(CONFIGURATION, encodeValue(record));
   }
 
@@ -224,16 +245,29 @@ export class SqliteStore<T, S> implements Storage<T, S> {
     const writeCount = this.stagedCount;
     if (writeCount === 0) return { writeCount: 0, durationMs: 0 };
     const started = performance.now();
+    const sync = this.syncRequired || this.log.stagedCount > 0;
     try {
-      this.commitTx();
+      if (sync) this.commitTx();
+      else this.commitWithoutSync();
     } catch (e) {
       this.failed = e as Error;
       throw new StorageCommitError(`commit failed: ${(e as Error).message}`);
     }
+    this.syncRequired = false;
     this.log.promote();
     this.kv.promote();
     this.state.promote();
-    return { writeCount, durationMs: performance.now() - started };
+    return { writeCount, durationMs: performance.now() - started, synced: sync };
+  }
+
+  /** One transaction committed without its fsync (see syncRequired): synchronous=NORMAL for it alone. */
+  private commitWithoutSync(): void {
+    this.db.pragma("synchronous = NORMAL");
+    try {
+      this.commitTx();
+    } finally {
+      this.db.pragma("synchronous = FULL");
+    }
   }
 
   /**

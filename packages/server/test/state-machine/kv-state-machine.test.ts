@@ -6,7 +6,7 @@ import type { Command, Precondition } from "../../src/state-machine/command.ts";
 import { KvStateMachine, WatchCompactedError } from "../../src/state-machine/kv-state-machine.ts";
 import { MemoryKvBackend } from "../../src/state-machine/memory-kv-backend.ts";
 import { DEFAULT_STATE_MACHINE_LIMITS, type StateMachineLimits } from "../../src/state-machine/limits.ts";
-import { createKvSnapshot, createKvSnapshotOfSlots, mergeKvSnapshots, type KvSnapshot } from "../../src/state-machine/kv-snapshot.ts";
+import { createKvSnapshot, createKvSnapshotOfSlots, decodeKvSnapshot, encodeKvSnapshot, mergeKvSnapshots, type KvSnapshot } from "../../src/state-machine/kv-snapshot.ts";
 import { randomCommands } from "./random-commands.ts";
 
 const none: Precondition = { kind: "none" };
@@ -59,6 +59,22 @@ test("a retried request id gets the first answer and is applied once", () => {
   m.apply(5, del("a"));
   assert.deepEqual(m.apply(6, put("a", "y", "r2", { kind: "doesNotExist" })), failed, "a failure is remembered too");
   assert.equal(m.get("a"), undefined);
+});
+
+test("a request id reused for another key or operation is refused and changes nothing, across a snapshot too (fuzz seed 387192)", () => {
+  const m = machine();
+  m.apply(1, put("seed/1", "x"));
+  const first = m.apply(2, put("scratch/a", "v", "r1"));
+  assert.equal(first.kind, "ok");
+  assert.deepEqual(m.apply(3, put("seed/1", "y", "r1", { kind: "doesNotExist" })), { kind: "requestIdReused", revision: 3, requestId: "r1" });
+  assert.deepEqual(m.apply(4, del("scratch/a", "r1")), { kind: "requestIdReused", revision: 4, requestId: "r1" }, "another operation on the same key");
+  assert.equal(m.get("seed/1")?.version, 1);
+  assert.equal(m.get("scratch/a")?.version, 1);
+  assert.deepEqual(m.apply(5, put("scratch/a", "v", "r1")), first, "a true retry still gets the first answer");
+  const restored = machine();
+  const snap = decodeKvSnapshot(encodeKvSnapshot({ kind: "full", lastRevision: 5, state: m.backend.exportState() }));
+  restored.backend.importState(snap.kind === "full" ? snap.state : assert.fail("full snapshot expected"));
+  assert.equal(restored.apply(6, put("seed/1", "z", "r1")).kind, "requestIdReused", "the snapshot keeps what the id was for");
 });
 
 test("request ids are forgotten after the de-dup window, measured in revisions", () => {

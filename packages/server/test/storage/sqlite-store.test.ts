@@ -98,6 +98,29 @@ test("staged writes are visible before commit and lost by a restart without comm
   assert.deepEqual(re.stateMachine.list("", "", 10).records.map((r) => r.key), ["a"]);
 });
 
+test("a commit of decisions alone (decided index, applied KV rows) skips its fsync; one with a log write, promise or configuration does not", () => {
+  const dir = tempDir();
+  const { store, stateMachine } = openStore(dir);
+  store.appendEntries([entry("a"), entry("b")]);
+  assert.equal(store.commit().synced, true, "a log write is fsynced before anything acknowledges it");
+  store.setDecidedIdx(1);
+  stateMachine.apply(1, (store.getEntries(0, 1)[0] as { entry: Command }).entry);
+  assert.equal(store.commit().synced, false, "decided index and apply are recomputed from the durable log");
+  store.setPromise(ballot);
+  assert.equal(store.commit().synced, true);
+  store.setDecidedIdx(2);
+  store.setConfiguration({ cluster: { configurationId: 1, nodes: [1, 2] } });
+  assert.equal(store.commit().synced, true);
+  store.setDecidedIdx(2);
+  stateMachine.apply(2, (store.getEntries(1, 2)[0] as { entry: Command }).entry);
+  assert.equal(store.commit().synced, false);
+  store.close();
+  // An unsynced commit is still a commit (only a power loss may drop it, and only with what follows it):
+  const re = openStore(dir);
+  assert.equal(re.store.getDecidedIdx(), 2);
+  assert.equal(re.stateMachine.appliedRevision, 2);
+});
+
 test("appendOnPrefix replaces a committed suffix durably", () => {
   const dir = tempDir();
   const { store } = openStore(dir);
