@@ -21,7 +21,16 @@ const PREFIX = "bench/join/";
 const round1 = (x: number) => Math.round(x * 10) / 10;
 const log = (msg: string) => process.stderr.write(`[bench:join] ${msg}\n`);
 
+/** Connection resets seen (a node process went away under a client); counted, not fatal. */
+let connectionResets = 0;
+
 async function main(): Promise<void> {
+  // connect-node's HTTP/2 session can emit an unhandled ECONNRESET when a node dies under it.
+  process.on("uncaughtException", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "ECONNRESET" && e.code !== "EPIPE") throw e;
+    connectionResets++;
+    log(`connection reset (${e.message})`);
+  });
   let o: JoinBenchOptions;
   try {
     o = parseJoinArgs(process.argv.slice(2));
@@ -135,6 +144,8 @@ async function run(o: JoinBenchOptions, cluster: ProcessCluster, runDir: string,
     writerThroughputRatio: opsBefore > 0 ? Math.round((opsDuring / opsBefore) * 100) / 100 : null,
     writerLongestGapMsDuringJoin: Math.round(writers.longestGapMs(t0, t1)),
     writerErrors: writers.errors,
+    nodesDown: [...cluster.nodes, joiner].filter((n) => n.state !== "running").map((n) => n.name),
+    connectionResets,
     leaderChangesInPreload: changesInPreload,
     leaderChangesBeforeJoin: changesBeforeJoin - changesInPreload,
     leaderChangesDuringJoin: tracker.changes - changesBeforeJoin,
