@@ -10,16 +10,28 @@ export interface UnsafeFlags {
   ackBeforeFsync: boolean;
   /** Ignore request ids: every retry is applied again. */
   noDedup: boolean;
+  /** Serve linearizable Lists from the local replica at any node, without a read-index barrier. */
+  listStale: boolean;
+  /** Serve every other serializable read from a copy of the state up to a second old. */
+  serializableBackwards: boolean;
+  /** Drop one in every WATCH_GAP_EVERY_EVENTS live events handed to watchers. */
+  watchGap: boolean;
 }
+
+/** watch-gap (unsafe): one live event in this many is not delivered to a watcher. */
+export const WATCH_GAP_EVERY_EVENTS = 50;
 
 const names: Record<string, keyof UnsafeFlags> = {
   "stale-reads": "staleReads",
   "ack-before-fsync": "ackBeforeFsync",
   "no-dedup": "noDedup",
+  "list-stale": "listStale",
+  "serializable-backwards": "serializableBackwards",
+  "watch-gap": "watchGap",
 };
 
 export function parseUnsafeFlags(env: string | undefined): UnsafeFlags {
-  const flags: UnsafeFlags = { staleReads: false, ackBeforeFsync: false, noDedup: false };
+  const flags: UnsafeFlags = { staleReads: false, ackBeforeFsync: false, noDedup: false, listStale: false, serializableBackwards: false, watchGap: false };
   for (const raw of (env ?? "").split(",")) {
     const name = raw.trim();
     if (name === "") continue;

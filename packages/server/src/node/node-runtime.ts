@@ -7,7 +7,7 @@ import { normaliseUrl, type NodeOptions } from "../config.ts";
 import type { Limits } from "../limits.ts";
 import type { Logger } from "../log.ts";
 import { ServerMetrics } from "../metrics.ts";
-import type { UnsafeFlags } from "../unsafe.ts";
+import { WATCH_GAP_EVERY_EVENTS, type UnsafeFlags } from "../unsafe.ts";
 import type { NodeStore } from "../storage/index.ts";
 import type { Command } from "../state-machine/command.ts";
 import type { KvStateMachine } from "../state-machine/kv-state-machine.ts";
@@ -74,7 +74,7 @@ export class NodeRuntime {
   ) {
     this.clients = new PeerClients(options.peerRoutes ?? {});
     this.forwarder = new LeaderForwarder(this.clients, limits.forwardInflightMax, limits.requestTimeoutMs, logger);
-    this.watches = new WatchHub(() => this.machine, limits.watchBufferEventsMax);
+    this.watches = new WatchHub(() => this.machine, limits.watchBufferEventsMax, unsafe.watchGap ? WATCH_GAP_EVERY_EVENTS : 0);
     this.router = new RequestRouter({
       replica: () => this.servingReplica(),
       leaderHint: () => this.leaderHint(),

@@ -22,7 +22,10 @@ export class WatchHub {
   private readonly watchers = new Set<Watcher>();
   private closed = false;
 
-  constructor(private readonly machine: () => KvStateMachine, private readonly bufferEventsMax: number) {}
+  /** unsafe watch-gap: live events published so far, to drop one in every `dropEveryEvents` (0: never). */
+  private publishedCount = 0;
+
+  constructor(private readonly machine: () => KvStateMachine, private readonly bufferEventsMax: number, private readonly dropEveryEvents = 0) {}
 
   get count(): number {
     return this.watchers.size;
@@ -32,7 +35,7 @@ export class WatchHub {
   publish(events: readonly WatchEvent[]): void {
     if (events.length === 0) return;
     for (const w of this.watchers) {
-      for (const e of events) if (matchesFilter(w.filter, e.kv.key)) w.buffer.push(e);
+      for (const e of events) if (matchesFilter(w.filter, e.kv.key) && !this.unsafeDrop()) w.buffer.push(e);
       if (w.buffer.length > this.bufferEventsMax) w.overflow = true;
       if (w.wake) {
         const wake = w.wake;
@@ -40,6 +43,10 @@ export class WatchHub {
         wake();
       }
     }
+  }
+
+  private unsafeDrop(): boolean {
+    return this.dropEveryEvents > 0 && ++this.publishedCount % this.dropEveryEvents === 0;
   }
 
   /** Ends every watch (node shutting down or removed). */

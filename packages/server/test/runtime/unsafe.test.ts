@@ -7,8 +7,10 @@ import { parseUnsafeFlags } from "../../src/unsafe.ts";
 import { TestCluster, eventually, utf8 } from "./harness.ts";
 
 test("OMNIMETA_UNSAFE is off by default, lists known flags, and refuses unknown ones", () => {
-  assert.deepEqual(parseUnsafeFlags(undefined), { staleReads: false, ackBeforeFsync: false, noDedup: false });
-  assert.deepEqual(parseUnsafeFlags("stale-reads, no-dedup"), { staleReads: true, ackBeforeFsync: false, noDedup: true });
+  const off = { staleReads: false, ackBeforeFsync: false, noDedup: false, listStale: false, serializableBackwards: false, watchGap: false };
+  assert.deepEqual(parseUnsafeFlags(undefined), off);
+  assert.deepEqual(parseUnsafeFlags("stale-reads, no-dedup"), { ...off, staleReads: true, noDedup: true });
+  assert.deepEqual(parseUnsafeFlags("list-stale,serializable-backwards,watch-gap"), { ...off, listStale: true, serializableBackwards: true, watchGap: true });
   assert.throws(() => parseUnsafeFlags("fast"), /unknown flag "fast"/);
 });
 
