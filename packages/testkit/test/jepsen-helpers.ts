@@ -37,5 +37,6 @@ export function assertValidRun(v: Verdict, kind: NemesisKind): void {
   assert.ok((v.faults[kind] ?? 0) >= 2, `at least two ${kind} faults injected; ${why}`);
   assert.equal(v.unrecovered, 0, `the cluster recovered after every fault; ${why}`);
   assert.ok(v.ok >= 50, `enough acknowledged ops; ${why}`);
+  assert.ok(v.wider.lists > 0 && v.wider.serializableReads > 0 && v.wider.watch.events > 0, `the List, serializable and watch checks had something to check; ${why}`);
   rmSync(dirname(v.history), { recursive: true, force: true });
 }
