@@ -38,6 +38,8 @@ export class BallotLeaderElection {
   /** In the last round the leader itself answered us as a candidate (what we vouch for: only
    *  first-hand knowledge, so that two nodes cannot keep a dead leader alive for each other). */
   private leaderHeardDirectly = false;
+  /** We led through a round without hearing a quorum: settleStepDown decides at the next tick. */
+  private stepDownPending = false;
   /** The round in which we began to follow the current leader (see follow()). */
   private leaderSinceRound = 0;
   /** The leader's reply to the previous round came late, during this one: it is slow, not gone. */
@@ -61,10 +63,11 @@ export class BallotLeaderElection {
     this.ballot = { configurationId, n: initialN, priority, pid };
   }
 
-  /** Advances time; returns true when a round ended (the leader may have changed). */
+  /** Advances time; returns true when a round ended or a step-down took effect (the leader may have changed). */
   tick(): boolean {
     this.ticksInRound++;
-    if (this.ticksInRound < this.electionTickTimeout) return false;
+    const steppedDown = this.stepDownPending && this.settleStepDown();
+    if (this.ticksInRound < this.electionTickTimeout) return steppedDown;
     this.ticksInRound = 0;
     this.endRound();
     this.startRound();
@@ -130,8 +133,12 @@ export class BallotLeaderElection {
     if (!this.quorumConnected) {
       // A leader that did not hear a quorum for a whole round stops leading (its Sequence Paxos role
       // follows: OmniPaxos.checkLeader), so that its clients fail over at once instead of waiting for
-      // the partition to heal. A follower cannot judge: it keeps following the old leader.
-      if (this.leader.pid === this.pid) this.leader = BALLOT_ZERO;
+      // the partition to heal; settleStepDown decides one tick later. A follower cannot judge: it keeps
+      // following the old leader.
+      if (this.leader.pid === this.pid) {
+        this.stepDownPending = true;
+        this.quorumConnected = true; // still, for the grace tick: followers must not depose it on our word
+      }
       return;
     }
     let top = this.topCandidate();
@@ -179,6 +186,19 @@ export class BallotLeaderElection {
       if (r.vouchesFor !== undefined && r.vouchesFor.pid === this.leader.pid && compareBallots(r.vouchesFor, this.leader) >= 0) return true;
     }
     return false;
+  }
+
+  /**
+   * One tick after a round in which we led without hearing a quorum: replies to that round that arrive
+   * now still count (after a stalled event loop, e.g. several nodes in one process, the round can end
+   * before its replies are read). Step down only if they do not bring a quorum either.
+   */
+  private settleStepDown(): boolean {
+    this.stepDownPending = false;
+    if (this.leader.pid !== this.pid || this.heardCount() + 1 >= this.quorum) return false;
+    this.quorumConnected = false;
+    this.leader = BALLOT_ZERO;
+    return true;
   }
 
   /** Peers heard this round: replies to it, and late replies to the previous one. */

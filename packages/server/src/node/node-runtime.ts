@@ -423,7 +423,9 @@ function removedDetail(configurationId: number): string {
 function dialable(address: string, bytesMax: number): boolean {
   if (address.length > bytesMax) return false;
   try {
-    return /^https?:\/\/[^/\s]+:\d+$/.test(normaliseUrl(address));
+    const url = normaliseUrl(address);
+    new URL(url); // HOST:PORT forms a URL cannot hold (e.g. "3[:7") throw here
+    return /^https?:\/\/[^/\s]+:\d+$/.test(url);
   } catch {
     return false;
   }
