@@ -1,10 +1,15 @@
 // `npm run jepsen -- --time 60 --nemesis kill,pause,partition,member [--nodes 3] [--seed S]`:
 // one fault run, then ONE JSON verdict line on stdout (progress on stderr). Exit 0 valid, 1 not
-// valid (or unproven), 2 usage. `--check FILE` re-checks a kept history instead.
+// valid (or unproven), 2 usage. `--check FILE` re-checks a kept history instead (and, when the run
+// kept reads.jsonl and watches.json beside it, the List, serializable and watch checks too).
 import { parseArgs } from "node:util";
 import { join, resolve } from "node:path";
 import { checkEvents } from "../linearizability/check.ts";
-import { readHistoryFile } from "../linearizability/history.ts";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { readHistoryFile, type HistoryEvent } from "../linearizability/history.ts";
+import type { SnapshotRead, WatchStream } from "../linearizability/observations.ts";
+import { judgeWider, type WiderVerdict } from "./wider-checks.ts";
 import { NEMESIS_KINDS, type NemesisKind } from "../nemesis/nemesis.ts";
 import { defaultRunOptions, runJepsen, type RunOptions } from "./run.ts";
 
@@ -72,6 +77,16 @@ export function parseRunArgs(argv: string[]): RunOptions | { check: string } {
   };
 }
 
+/** The wider checks again, when the run kept reads.jsonl and watches.json beside the history. */
+function recheckWider(historyPath: string, events: readonly HistoryEvent[]): WiderVerdict | undefined {
+  const dir = dirname(historyPath);
+  if (!existsSync(join(dir, "reads.jsonl")) || !existsSync(join(dir, "watches.json"))) return undefined;
+  const reads = readFileSync(join(dir, "reads.jsonl"), "utf8").split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as SnapshotRead);
+  const streams = JSON.parse(readFileSync(join(dir, "watches.json"), "utf8")) as WatchStream[];
+  const keys = [...new Set(events.flatMap((e) => (e.type === "invoke" ? [e.input.key] : [])))].sort();
+  return judgeWider(events, reads, streams, keys);
+}
+
 async function main(): Promise<number> {
   let parsed;
   try {
@@ -82,9 +97,12 @@ async function main(): Promise<number> {
     return 2;
   }
   if ("check" in parsed) {
-    const result = checkEvents(readHistoryFile(parsed.check));
-    process.stdout.write(JSON.stringify({ valid: result.valid, keys: result.keys, anomalies: result.anomalies.map((a) => ({ key: a.key, explanation: a.explanation })) }) + "\n");
-    return result.valid === true ? 0 : 1;
+    const events = readHistoryFile(parsed.check);
+    const result = checkEvents(events);
+    const wider = recheckWider(parsed.check, events);
+    const valid = wider !== undefined && wider.anomalies > 0 ? false : result.valid;
+    process.stdout.write(JSON.stringify({ valid, keys: result.keys, anomalies: result.anomalies.map((a) => ({ key: a.key, explanation: a.explanation })), ...(wider ? { wider } : {}) }) + "\n");
+    return valid === true ? 0 : 1;
   }
   const verdict = await runJepsen(parsed);
   for (const a of verdict.anomalies) process.stderr.write(`${a.explanation.join("\n")}\ntimeline: ${a.timeline}\n`);
