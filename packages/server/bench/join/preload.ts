@@ -22,30 +22,33 @@ export function keyName(prefix: string, i: number): string {
 
 /**
  * Writes keys 0..keyCount-1; resolves with the elapsed seconds. A failed put (e.g. the leader changed
- * under load) is retried on a new stream to whatever `metadata()` then returns; its request id makes the
- * retry apply at most once. Gives up after `retriesMax` failures in all.
+ * under load) is retried after a short pause, on a new stream to whatever `metadata()` then returns if the
+ * stream broke; its request id makes the retry apply at most once. Gives up after `retriesMax` failures.
  */
 export async function preload(metadata: () => Client<typeof MetadataService>, o: PreloadOptions): Promise<number> {
   const started = performance.now();
   const value = new Uint8Array(o.valueBytes).fill(0x61);
   const streams = o.streams ?? 4;
   const window = o.windowPerStream ?? 128;
-  const retriesMax = o.retriesMax ?? 10_000;
+  const retriesMax = o.retriesMax ?? 1_000_000;
   const retry: number[] = [];
   let next = 0;
   let done = 0;
   let failures = 0;
+  let pauseUntil = 0;
   const take = () => (retry.length > 0 ? retry.pop() : next < o.keyCount ? next++ : undefined);
   const lane = async () => {
     let s = new SessionClient(metadata());
     const inflight = new Set<Promise<unknown>>();
     try {
       for (;;) {
+        const pauseMs = pauseUntil - performance.now();
+        if (pauseMs > 0 && inflight.size === 0) await new Promise((r) => setTimeout(r, pauseMs));
         if (s.broken && inflight.size === 0) {
           await new Promise((r) => setTimeout(r, 200));
           s = new SessionClient(metadata());
         }
-        while (!s.broken && inflight.size < window) {
+        while (!s.broken && inflight.size < window && performance.now() >= pauseUntil) {
           const i = take();
           if (i === undefined) break;
           const p: Promise<unknown> = s.put(keyName(o.prefix, i), value, `preload-${i}`).then(
@@ -55,6 +58,7 @@ export async function preload(metadata: () => Client<typeof MetadataService>, o:
             (e: Error) => {
               if (++failures > retriesMax) throw new Error(`preload: ${failures} failed puts, last: ${e.message}`);
               retry.push(i);
+              pauseUntil = performance.now() + 200; // e.g. no leader yet: let the election finish
             },
           ).finally(() => inflight.delete(p));
           inflight.add(p);
