@@ -4,6 +4,7 @@
 // bound here is loose so that a loaded CI machine does not fail it, while tsx takes over a second).
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { statSync, utimesSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { OmnimetaClient } from "@omnimeta/client";
@@ -11,6 +12,19 @@ import { ProcessCluster } from "@omnimeta/testkit";
 import { timeCtl, type TimedRun } from "../bench/start-time.ts";
 
 const looseBoundMs = 800;
+
+/** The fastest start of a bare `node -e 0` now: on a loaded machine both it and ctl slow down, so the bound
+ *  scales with it (ctl from the bundle is about 2-3x a bare node; under tsx, 10x). */
+function bareNodeMs(): number {
+  let best = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now();
+    spawnSync(process.execPath, ["-e", "0"]);
+    best = Math.min(best, performance.now() - t);
+  }
+  return best;
+}
+const boundMs = (): number => Math.max(looseBoundMs, 5 * bareNodeMs());
 let cluster: ProcessCluster;
 let address = "";
 
@@ -45,13 +59,15 @@ describe("ctl start time", () => {
   it("runs --help from the bundle, without the TypeScript loader, within a loose bound", async () => {
     const best = await fastest(["--help"], 5);
     assert.match(best.stdout, /Usage: ctl/);
-    assert.ok(best.wallMs < looseBoundMs, `fastest ctl --help took ${best.wallMs.toFixed(0)} ms`);
+    const bound = boundMs();
+    assert.ok(best.wallMs < bound, `fastest ctl --help took ${best.wallMs.toFixed(0)} ms (bound ${bound.toFixed(0)} ms)`);
   });
 
   it("runs metadata get against a live node from the bundle within a loose bound", async () => {
     const best = await fastest(["--address", address, "--json", "metadata", "get", "start-time/key"], 3);
     assert.equal(JSON.parse(best.stdout).value, "v");
-    assert.ok(best.wallMs < looseBoundMs, `fastest ctl metadata get took ${best.wallMs.toFixed(0)} ms`);
+    const bound = boundMs();
+    assert.ok(best.wallMs < bound, `fastest ctl metadata get took ${best.wallMs.toFixed(0)} ms (bound ${bound.toFixed(0)} ms)`);
   });
 
   it("rebuilds the bundle when one of its sources changes", async () => {
