@@ -14,7 +14,7 @@ import { slowLoris, WIRE_ATTACKS, wireAttack } from "./wire-attacks.ts";
 export interface FuzzOptions {
   timeMs: number;
   seed: number;
-  /** Keep going past timeMs until this many RPCs were sent (at most 4 x timeMs in all: a loaded machine; default 0). */
+  /** Keep going past timeMs until this many RPCs were sent (at most 5 x timeMs in all: a loaded machine; default 0). */
   requestsMin?: number;
   /** Concurrent RPC senders (default 12). */
   concurrency?: number;
@@ -60,7 +60,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
     const rss = watchRss(cluster, report.rssMaxBytes);
     const loris = slowLoris(cluster.nodes[0]!.spec.port, report.slowLorisConnections, 300);
     const started = Date.now();
-    const hardDeadline = started + 4 * o.timeMs;
+    const hardDeadline = started + 5 * o.timeMs;
     const going = (): boolean => {
       const now = Date.now();
       return now < started + o.timeMs || (report.requests < (o.requestsMin ?? 0) && now < hardDeadline);

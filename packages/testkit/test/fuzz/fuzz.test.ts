@@ -8,7 +8,7 @@ import { runFuzz } from "../../src/fuzz/run.ts";
 
 const seed = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 1_000_000));
 
-test("10,000 random and malformed requests, wire attacks and slow-loris connections leave a 3-node cluster running, its keys unchanged and its memory bounded", { timeout: 180_000 }, async () => {
+test("10,000 random and malformed requests, wire attacks and slow-loris connections leave a 3-node cluster running, its keys unchanged and its memory bounded", { timeout: 240_000 }, async () => {
   const report = await runFuzz({ timeMs: 30_000, seed, requestsMin: 10_000, log: (l) => process.stderr.write(`fuzz: ${l}\n`) });
   const { failures, ...counts } = report;
   process.stderr.write(`fuzz report: ${JSON.stringify(counts)}\n`);
