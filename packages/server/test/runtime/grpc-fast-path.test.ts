@@ -60,7 +60,7 @@ function frame(payload: Uint8Array, flag = 0, lengthDelta = 0): Buffer {
 }
 
 test("gRPC unary Put, Get, GetVersion and Delete answer as Connect does, with the same codes and details", async () => {
-  const cluster = await new TestCluster(3).start();
+  const cluster = await new TestCluster(3, false, { electionTicks: 20 }).start(); // 1 s rounds: leadership is not what this tests, and three nodes share one loaded event loop
   try {
     const leader = await cluster.settled();
     const kv = grpc(leader.node.address);
