@@ -143,7 +143,12 @@ export class BallotLeaderElection {
     }
     let top = this.topCandidate();
     this.leaderHeardDirectly = this.leader.pid !== this.pid && this.replies.get(this.leader.pid)?.leading === true;
-    this.leaderMissedRounds = this.leaderAlive() ? 0 : this.leaderMissedRounds + 1;
+    // The round in which we began to follow a leader proves nothing against it: its replies may have
+    // left their senders before that leader was elected (rounds are not aligned across nodes), so they
+    // cannot say "leading" yet. Counting it as missed let a ready node with a higher ballot take over
+    // right after an election (seen in CI: leader 2 elected, node 1 with priority 1 took over ~10 ms later).
+    const firstRound = this.leaderSinceRound === this.round && this.leader.pid !== this.pid;
+    this.leaderMissedRounds = this.leaderAlive() || firstRound ? 0 : this.leaderMissedRounds + 1;
     // A leader that says it is stepping down is not waited for: that is the point of a handover. Nor is
     // one that answered this round, asked after we began to follow it, that it cannot lead (it heard no
     // quorum in its last round, so it stepped down too): that is first-hand, not a lost message.
@@ -161,7 +166,23 @@ export class BallotLeaderElection {
     // fails, so a healthy cluster never changes leader; a higher ballot that does get elected elsewhere
     // still wins here through its Prepare (observePromise).
     const leaderHolds = compareBallots(this.leader, BALLOT_ZERO) > 0 && this.leaderMissedRounds === 0;
-    if (compareBallots(top, this.leader) > 0 && !leaderHolds) this.follow(top);
+    if (leaderHolds) return;
+    // Following no one (a member new to this configuration, or one whose leader just failed) while a
+    // quorum-connected peer reports that it leads: join that leader rather than run an election of our
+    // own that only a higher ballot would win. Ballots decide only when there is no live leader.
+    const live = compareBallots(this.leader, BALLOT_ZERO) === 0 ? this.liveLeader() : undefined;
+    const next = live ?? top;
+    if (compareBallots(next, this.leader) > 0) this.follow(next);
+  }
+
+  /** The highest ballot among this round's replies from a node that leads (a candidate that follows
+   *  itself and is not retiring), if any. */
+  private liveLeader(): Ballot | undefined {
+    let best: Ballot | undefined;
+    for (const r of this.replies.values()) {
+      if (r.leading && !r.retiring && (best === undefined || compareBallots(r.ballot, best) > 0)) best = r.ballot;
+    }
+    return best;
   }
 
   /** Follows `b` from now on. The missed-round count is the new leader's own: rounds a previous leader
