@@ -74,6 +74,9 @@ export class WatchCompactedError extends OmnimetaError {
 export class UnavailableError extends OmnimetaError {
   readonly kind: "server" | "connect" | "connection-lost";
   readonly leaderHint: { leaderId: bigint; leaderAddress: string } | undefined;
+  /** The server answered with a LeaderHint detail (possibly naming no leader): it refused the call
+   *  before acting on it, so even an at-most-once call may be re-sent. */
+  readonly redirected: boolean;
   constructor(
     message: string,
     kind: UnavailableError["kind"],
@@ -83,6 +86,7 @@ export class UnavailableError extends OmnimetaError {
     super(Code.Unavailable, message, options);
     this.kind = kind;
     this.leaderHint = hint && hint.leaderAddress !== "" ? { leaderId: hint.leaderId, leaderAddress: hint.leaderAddress } : undefined;
+    this.redirected = hint !== undefined;
   }
 }
 

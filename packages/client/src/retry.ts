@@ -91,9 +91,10 @@ function rejectedByNodeState(err: OmnimetaError): boolean {
 function retryable(err: OmnimetaError, policy: RetryPolicy, attemptTimedOut: boolean): boolean {
   if (!(err instanceof UnavailableError || err instanceof DeadlineExceededError)) return false;
   if (policy === "idempotent") return true;
-  // Surely not applied: the connection was never made, or the server redirected to the leader
-  // (UNAVAILABLE with a hint). A bare UNAVAILABLE may come after the change was proposed.
-  return !attemptTimedOut && err instanceof UnavailableError && (err.kind === "connect" || err.leaderHint !== undefined);
+  // Surely not applied: the connection was never made, or the server refused before acting on it
+  // (UNAVAILABLE with a LeaderHint detail, which names no leader when none is known yet). A bare
+  // UNAVAILABLE may come after the change was proposed.
+  return !attemptTimedOut && err instanceof UnavailableError && (err.kind === "connect" || err.redirected);
 }
 
 function attemptTimedOut(address: string, timeoutMs: number, cause: unknown): OmnimetaError {

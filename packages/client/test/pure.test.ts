@@ -180,6 +180,16 @@ describe("retry loop", () => {
     });
     assert.equal(result, "ok");
     assert.deepEqual(tried, ["http://a", "http://leader"]);
+    // An empty LeaderHint: refused before acting on it, with no leader known yet (right after a
+    // reconfiguration). Re-sent, after a backoff, until a leader answers.
+    let refusals = 0;
+    const noLeader = () => new ConnectError("not the leader; no leader known", Code.Unavailable, undefined, [{ desc: LeaderHintSchema, value: { leaderId: 0n, leaderAddress: "" } }]);
+    const later = await withRetry(new Endpoints(["http://a"]), "at-most-once", options, async () => {
+      if (++refusals < 3) throw noLeader();
+      return "ok";
+    }, { random: () => 0 });
+    assert.equal(later, "ok");
+    assert.equal(refusals, 3);
   });
 
   it("gives an at-most-once attempt the whole deadline, an idempotent one a slice", async () => {

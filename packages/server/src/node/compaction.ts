@@ -27,8 +27,9 @@ export interface Compactable {
   snapshot(idx?: number, localOnly?: boolean): void;
 }
 
-/** A compaction blocks the event loop for O(state) (the snapshot is resolved to the full KV state); the next
- *  one waits this many times as long, so compacting takes at most 1/(1+this) of the node's time. */
+/** A compaction blocks the event loop for O(slots compacted) (the snapshot is the node's own tables,
+ *  storedKvSnapshotSpec); the next one waits this many times as long, so compacting takes at most
+ *  1/(1+this) of the node's time even when a snapshot must be resolved in memory. */
 const idleFactor = 19;
 
 export class LogCompaction {

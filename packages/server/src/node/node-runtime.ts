@@ -11,7 +11,7 @@ import { WATCH_GAP_EVERY_EVENTS, type UnsafeFlags } from "../unsafe.ts";
 import type { NodeStore } from "../storage/index.ts";
 import type { Command } from "../state-machine/command.ts";
 import type { KvStateMachine } from "../state-machine/kv-state-machine.ts";
-import { kvSnapshotSpec, type KvSnapshot } from "../state-machine/kv-snapshot.ts";
+import { storedKvSnapshotSpec, type KvSnapshot } from "../state-machine/kv-snapshot.ts";
 import { PeerClients } from "../peer/peer-clients.ts";
 import { decodeBatch } from "../peer/codec.ts";
 import type { LeaderHintInfo } from "../rpc/op-error.ts";
@@ -160,7 +160,8 @@ export class NodeRuntime {
       // entryId: a write whose leader changed before it was decided is re-proposed at most once by the
       // core (checked by request id) instead of being dropped; clients were already told UNAVAILABLE
       // and retry with the same id, which the state machine de-duplicates.
-      { snapshot: kvSnapshotSpec, entryId: entryIdOf },
+      // A snapshot is this node's own state tables (stored), so compaction costs O(1), not O(state).
+      { snapshot: storedKvSnapshotSpec(this.machine), entryId: entryIdOf },
     );
     this.network = new PeerNetwork({
       clusterId: this.clusterId,

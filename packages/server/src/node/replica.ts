@@ -10,7 +10,7 @@ import type { Message, OmniPaxos } from "@omnimeta/omnipaxos";
 import { ProposalError } from "@omnimeta/omnipaxos";
 import type { Command } from "../state-machine/command.ts";
 import type { KvStateMachine } from "../state-machine/kv-state-machine.ts";
-import type { KvSnapshot } from "../state-machine/kv-snapshot.ts";
+import { materialize, type FullKvSnapshot, type KvSnapshot } from "../state-machine/kv-snapshot.ts";
 import type { ApplyResult, WatchEvent } from "../state-machine/kv-types.ts";
 import type { Limits } from "../limits.ts";
 import type { Logger } from "../log.ts";
@@ -116,7 +116,7 @@ export class Replica {
 
   handleMessages(messages: readonly CoreMessage[]): void {
     if (this.stopped) return;
-    for (const m of messages) this.core.handleIncoming(m);
+    for (const m of messages) if (acceptable(m)) this.core.handleIncoming(m);
     this.acceptPhase = undefined;
     this.input();
   }
@@ -403,7 +403,13 @@ export class Replica {
   private send(outgoing: CoreMessage[]): void {
     if (outgoing.length === 0) return;
     const byPeer = new Map<number, CoreMessage[]>();
-    for (const m of outgoing) {
+    let full: FullKvSnapshot | undefined; // one export per flush, however many peers need it
+    for (let m of outgoing) {
+      const sync = syncOf(m);
+      if (sync?.snapshot?.snapshot.kind === "stored") {
+        full ??= materialize(this.machine);
+        m = { ...m, sync: { ...sync, snapshot: { compactedIdx: sync.snapshot.compactedIdx, snapshot: full } } } as CoreMessage;
+      }
       const list = byPeer.get(m.to);
       if (list) list.push(m);
       else byPeer.set(m.to, [m]);
@@ -545,4 +551,21 @@ function proposalFailure(e: unknown, hint: LeaderHintInfo | undefined): OpError 
     }
   }
   return OpError.from(e);
+}
+
+type Sync = NonNullable<Extract<CoreMessage, { kind: "AcceptSync" }>["sync"]>;
+
+/** The sync payload of a Promise, AcceptSync or CatchUp. */
+function syncOf(m: CoreMessage): Sync | undefined {
+  return m.kind === "Promise" || m.kind === "AcceptSync" || m.kind === "CatchUp" ? m.sync : undefined;
+}
+
+/**
+ * What a peer may send us. A stored snapshot is a handle to the sender's own tables (kv-snapshot.ts): it
+ * means nothing here. A Compaction request would make us snapshot past what we have applied; our nodes
+ * compact locally only (node/compaction.ts) and never send one.
+ */
+function acceptable(m: CoreMessage): boolean {
+  if (m.kind === "Compaction") return false;
+  return syncOf(m)?.snapshot?.snapshot.kind !== "stored";
 }

@@ -52,14 +52,21 @@ function leaderToProto(l: LeaderInfo) {
   };
 }
 
+/** A LeaderHint naming no leader: "not done here, and I know no leader to send you to". */
+const NO_LEADER = { leaderId: 0, leaderAddress: "" } as const;
+
 export function clusterService(rt: NodeRuntime, changes: MembershipChanges): ServiceImpl<typeof ClusterService> {
   /** Runs `local` at the leader, or passes the call to the leader through `remote`. */
   const atLeader = async <R>(ctx: HandlerContext, local: () => Promise<R>, remote: (address: string, headers: Record<string, string>) => Promise<R>): Promise<R> => {
     try {
-      if (rt.state !== "active" || !rt.replica) throw unavailable(typeof rt.servingReplica() === "string" ? (rt.servingReplica() as string) : "not active");
+      // Every refusal here carries a LeaderHint detail, empty when no leader is known: it tells the client
+      // that this node did not act on the call, so an at-most-once change (members add/remove) is safe to
+      // re-send. Without it, the window right after a reconfiguration (no leader elected yet) failed
+      // `ctl members remove` at once instead of retrying (seen in CI).
+      if (rt.state !== "active" || !rt.replica) throw unavailable(typeof rt.servingReplica() === "string" ? (rt.servingReplica() as string) : "not active", rt.leaderHint() ?? NO_LEADER);
       if (rt.replica.isLeader()) return await local();
       const hint = rt.leaderHint();
-      if (ctx.requestHeader.get(FORWARDED_HEADER) === "1" || !hint?.leaderAddress) throw unavailable("not the leader; no leader known", hint);
+      if (ctx.requestHeader.get(FORWARDED_HEADER) === "1" || !hint?.leaderAddress) throw unavailable("not the leader; no leader known", hint ?? NO_LEADER);
       // The leader checks the caller's own token again (the node's credentials must not stand in for it).
       const authorization = ctx.requestHeader.get("authorization");
       return await remote(hint.leaderAddress, { [FORWARDED_HEADER]: "1", ...(authorization !== null ? { authorization } : {}) });

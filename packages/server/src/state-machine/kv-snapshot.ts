@@ -27,7 +27,24 @@ export interface DeltaKvSnapshot {
   commands: Array<{ revision: number; command: Command }>;
 }
 
-export type KvSnapshot = FullKvSnapshot | DeltaKvSnapshot;
+/**
+ * This node's own state tables, standing for the state at lastRevision: the snapshot a node's compaction
+ * makes. It is O(1): the applied state in SQLite already is the snapshot, so compaction neither resolves
+ * the state in memory nor writes it again (it took 22.5 s with the node paused at 1M keys, and held the
+ * whole state in the core). The tables are at the applied revision A >= lastRevision, committed in the
+ * same transaction as the snapshot record, so they never stand for less than the record says.
+ *
+ * It is a handle, so it never leaves the node: sent to a peer it is materialized as the full state at A
+ * (Replica.send), and one received from a peer is refused. Shipping state at A for slots [0, lastRevision)
+ * is safe: slots lastRevision..A-1 were decided (A <= decidedIdx on the sender), so the receiver's log
+ * holds the same commands there, and its apply loop skips slots below its applied revision.
+ */
+export interface StoredKvSnapshot {
+  kind: "stored";
+  lastRevision: number;
+}
+
+export type KvSnapshot = FullKvSnapshot | DeltaKvSnapshot | StoredKvSnapshot;
 
 const NO_HISTORY: StateMachineLimits = { ...DEFAULT_STATE_MACHINE_LIMITS, watchHistoryRevisions: 0 };
 
@@ -67,6 +84,7 @@ export function createKvSnapshot(commands: readonly Command[], firstIdx: number,
 
 /** `base` followed by `delta`. Full + anything resolves; delta + delta concatenates. */
 export function mergeKvSnapshots(base: KvSnapshot, delta: KvSnapshot): KvSnapshot {
+  if (base.kind === "stored" || delta.kind === "stored") throw new RangeError("a stored snapshot is merged by storedKvSnapshotSpec, with its state machine");
   if (delta.kind === "full") return delta.lastRevision >= base.lastRevision ? delta : base;
   if (delta.lastRevision <= base.lastRevision) return base;
   if (delta.firstRevision > base.lastRevision + 1) {
@@ -95,6 +113,39 @@ export function createKvSnapshotOfSlots(slots: readonly StoredEntry<Command>[], 
   return createKvSnapshot(commands, firstIdx, revisions, slots.length);
 }
 
+/** The state machine a node compacts: it stands for every snapshot up to its applied revision. */
+export interface AppliedState {
+  readonly appliedRevision: number;
+  exportState(): KvFullState;
+}
+
+/** The full state of `machine` (at its applied revision), for a snapshot that must leave the node. */
+export function materialize(machine: AppliedState): FullKvSnapshot {
+  const state = machine.exportState();
+  return { kind: "full", lastRevision: state.appliedRevision, state };
+}
+
+/**
+ * The snapshot spec of a node whose state machine is `machine`: a snapshot up to a revision the machine
+ * has applied is the stored handle (O(1)); anything else resolves as kvSnapshotSpec does, starting from
+ * the machine's state when the base is a handle (state at A plus the delta's commands above A).
+ */
+export function storedKvSnapshotSpec(machine: AppliedState): SnapshotSpec<Command, KvSnapshot> {
+  const stored = (lastRevision: number): StoredKvSnapshot => ({ kind: "stored", lastRevision });
+  return {
+    create: (slots, firstIdx) => {
+      if (firstIdx === 0 && slots.length <= machine.appliedRevision) return stored(slots.length);
+      return createKvSnapshotOfSlots(slots, firstIdx);
+    },
+    merge: (base, delta) => {
+      if (delta.lastRevision <= base.lastRevision) return base;
+      if (delta.kind !== "delta" || delta.firstRevision > base.lastRevision + 1) return mergeKvSnapshots(base, delta);
+      if (delta.lastRevision <= machine.appliedRevision) return stored(delta.lastRevision);
+      return mergeKvSnapshots(base.kind === "stored" ? materialize(machine) : base, delta);
+    },
+  };
+}
+
 /** The application's snapshot spec for the core: create(slots, firstIdx) and merge(base, delta). */
 export const kvSnapshotSpec: SnapshotSpec<Command, KvSnapshot> & { equals(a: KvSnapshot, b: KvSnapshot): boolean } = {
   create: createKvSnapshotOfSlots,
@@ -106,8 +157,11 @@ const S_FULL = 1;
 const S_DELTA = 2;
 /** S_FULL with each de-dup record's target (kv-types dedupTargetOf) after its result. */
 const S_FULL_TARGETS = 3;
+/** A StoredKvSnapshot: the node's own tables (only ever in its own state table, never on the wire). */
+const S_STORED = 4;
 
 export function encodeKvSnapshot(snapshot: KvSnapshot): Uint8Array {
+  if (snapshot.kind === "stored") return new ByteWriter(16).u8(S_STORED).varint(snapshot.lastRevision).finish();
   const w = new ByteWriter(1024);
   if (snapshot.kind === "delta") {
     w.u8(S_DELTA).varint(snapshot.firstRevision).varint(snapshot.lastRevision).varint(snapshot.commands.length);
@@ -160,6 +214,8 @@ export function decodeKvSnapshot(bytes: Uint8Array): KvSnapshot {
     }
     const directory = r.u8() === 1 ? { clusterId: r.string(), members: readMembers(r) } : undefined;
     snapshot = { kind: "full", lastRevision, state: { appliedRevision: lastRevision, keys, dedup, directory } };
+  } else if (tag === S_STORED) {
+    snapshot = { kind: "stored", lastRevision: r.varint() };
   } else {
     throw new DecodeError(`unknown snapshot tag ${tag}`);
   }

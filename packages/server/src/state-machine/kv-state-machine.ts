@@ -181,6 +181,8 @@ export class KvStateMachine {
    */
   installSnapshot(snapshot: KvSnapshot): void {
     if (snapshot.lastRevision <= this.appliedRevision) return;
+    // Our own tables stand for at least their applied revision: a handle beyond it cannot exist.
+    assert(snapshot.kind !== "stored", () => `stored snapshot at ${snapshot.lastRevision} beyond applied ${this.appliedRevision}`);
     if (snapshot.kind === "full") {
       this.backend.importState(snapshot.state);
       return;

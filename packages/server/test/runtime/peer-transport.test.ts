@@ -59,3 +59,36 @@ test("an Exchange whose fromAddress cannot be dialled is not believed: the node 
     await cluster.close();
   }
 });
+
+test("a peer's stored-snapshot handle or Compaction request is refused: it names the sender's own tables, and the node keeps its log", async () => {
+  const cluster = await new TestCluster(2).start();
+  try {
+    const leader = cluster.leader();
+    const target = cluster.followers()[0]!;
+    await leader.clients.metadata.put({ key: "before", value: utf8("v"), requestId: "before" });
+    await waitFor("the follower applied the write", () => target.node.status().appliedIdx === leader.node.status().appliedIdx);
+    const s = target.node.status();
+    const configurationId = s.configuration!.configurationId;
+    // The leader's current ballot, so that the core would act on the message if the node let it through.
+    const n = { configurationId, ...s.ballot! };
+    const far = s.decidedIdx + 1_000;
+    const forged = [
+      { kind: "AcceptSync", from: leader.node.nodeId, to: target.node.nodeId, configurationId, n, decidedIdx: far,
+        sync: { fromIdx: s.acceptedIdx, snapshot: { compactedIdx: far, snapshot: { kind: "stored", lastRevision: far } }, entries: [] } },
+      { kind: "Compaction", from: leader.node.nodeId, to: target.node.nodeId, configurationId, n, op: "snapshot", idx: far },
+    ];
+    const exchange = createClient(PeerService, createConnectTransport({ baseUrl: target.node.address, httpVersion: "2" })).exchange;
+    async function* frames() {
+      yield create(ExchangeRequestSchema, { clusterId: s.clusterId, from: BigInt(leader.node.nodeId), to: BigInt(target.node.nodeId), fromAddress: "", messages: [encodeBatch(forged)] });
+    }
+    await exchange(frames());
+    for (let i = 0; i < 5; i++) await eventually("put", () => cluster.leader().clients.metadata.put({ key: `after/${i}`, value: utf8("v"), requestId: `after-${i}` }));
+    await waitFor("the follower applied the writes", () => target.node.status().appliedIdx === leader.node.status().appliedIdx);
+    const after = target.node.status();
+    assert.equal(after.state, "active");
+    assert.ok(after.compactedIdx < far && after.decidedIdx < far, `follower jumped to ${after.compactedIdx}/${after.decidedIdx}`);
+    assert.equal(text((await target.clients.metadata.get({ key: "after/4", consistency: 2 })).kv?.value), "v");
+  } finally {
+    await cluster.close();
+  }
+});
