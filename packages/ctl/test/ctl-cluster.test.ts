@@ -248,13 +248,18 @@ describe("ctl against a real cluster", () => {
     assert.ok(dead, `leader ${first.leaderAddress} is one of ours`);
     await cluster.kill(dead.name, "SIGKILL");
     // Possibly a "no leader" line first (leaderId 0), then the new leader with a higher ballot.
-    let newLeader: { leaderId: number; ballot: { n: number } } | undefined;
+    let newLeader: { leaderId: number; ballot: { n: number; priority: number; pid: number } } | undefined;
     for (let count = 2; newLeader === undefined; count++) {
       const line = JSON.parse((await watch.waitLines(count, 30_000))[count - 1]);
       assert.notEqual(line.leaderId, first.leaderId, "one line per change: the old leader is not repeated");
       if (line.leaderId !== 0) newLeader = line;
     }
-    assert.ok(newLeader.ballot.n > first.ballot.n, JSON.stringify(newLeader));
+    // Ballots order by (n, priority, pid): a higher-priority node takes over without raising n (seen in CI:
+    // n1, priority 1, succeeded a leader of ballot n 0 with n 0).
+    const key = (b: { n: number; priority: number; pid: number }): number[] => [b.n, b.priority, b.pid];
+    const [a, b] = [key(newLeader.ballot), key(first.ballot)];
+    const higher = a[0]! !== b[0]! ? a[0]! > b[0]! : a[1]! !== b[1]! ? a[1]! > b[1]! : a[2]! > b[2]!;
+    assert.ok(higher, `new leader's ballot ${JSON.stringify(newLeader.ballot)} does not outrank ${JSON.stringify(first.ballot)}`);
     assert.equal(await watch.stop(), 0);
 
     const status = await ctl([...addr, "--timeout", "3000", "cluster", "status"]);
