@@ -21,6 +21,7 @@ interface Scrape {
   compactions: number;
   compactionSeconds: number;
   loopDelayMaxSeconds: number;
+  loopDelayMaxSinceStartSeconds: number;
   flushBuckets: Array<[number, number]>;
 }
 
@@ -32,16 +33,17 @@ function options() {
   return { keyCount, valueBytes, keep: values.keep === true };
 }
 
-/** Upper bound (s) of the largest flush_seconds bucket that gained observations from `a` to `b`. */
-function flushMaxBound(a: Scrape, b: Scrape): number | null {
-  let bound: number | null = null;
-  let prevDiff = 0;
-  for (let i = 0; i < b.flushBuckets.length; i++) {
-    const diff = b.flushBuckets[i]![1] - (a.flushBuckets[i]?.[1] ?? 0);
-    if (diff > prevDiff) bound = b.flushBuckets[i]![0];
-    prevDiff = diff;
-  }
-  return bound;
+/** Upper bound (s) of the longest flush from `a` to `b`: the smallest bucket bound that holds every flush
+ *  of the interval (buckets are cumulative). Above the largest finite bound it is that bound as a string
+ *  with ">" (JSON has no Infinity: it printed null). Null only when no flush happened. */
+function flushMaxBound(a: Scrape, b: Scrape): number | string | null {
+  const diffs = b.flushBuckets.map(([le, count], i) => [le, count - (a.flushBuckets[i]?.[1] ?? 0)] as const);
+  const total = diffs[diffs.length - 1]?.[1] ?? 0;
+  if (total === 0) return null;
+  const first = diffs.find(([, d]) => d === total)!;
+  if (Number.isFinite(first[0])) return first[0];
+  const finite = diffs.filter(([le]) => Number.isFinite(le));
+  return `>${finite[finite.length - 1]?.[0] ?? 0}`;
 }
 
 async function main(): Promise<void> {
@@ -61,6 +63,7 @@ async function main(): Promise<void> {
           compactions: metricValue(text, "omnimeta_compaction_seconds_count") ?? 0,
           compactionSeconds: metricValue(text, "omnimeta_compaction_seconds_sum") ?? 0,
           loopDelayMaxSeconds: metricValue(text, "omnimeta_event_loop_delay_max_seconds") ?? 0,
+          loopDelayMaxSinceStartSeconds: metricValue(text, "omnimeta_event_loop_delay_max_since_start_seconds") ?? 0,
           flushBuckets: histogramBuckets(text, "omnimeta_flush_seconds"),
         });
       }
@@ -100,7 +103,7 @@ async function main(): Promise<void> {
       compactionSeconds: round3(scrapes[k]!.compactionSeconds / scrapes[k]!.compactions),
       eventLoopDelayMaxSecondsAroundCompaction: round3(Math.max(...around.map((s) => s.loopDelayMaxSeconds))),
       flushSecondsMaxBucketAroundCompaction: flushMaxBound(scrapes[Math.max(0, k - 1)]!, around[around.length - 1]!),
-      eventLoopDelayMaxSecondsWholeRun: round3(Math.max(...scrapes.map((s) => s.loopDelayMaxSeconds))),
+      eventLoopDelayMaxSecondsWholeRun: round3(Math.max(...scrapes.map((s) => Math.max(s.loopDelayMaxSeconds, s.loopDelayMaxSinceStartSeconds)))),
       flushSecondsMaxBucketWholeRun: flushMaxBound(scrapes[0]!, scrapes[scrapes.length - 1]!),
       healthSlowestMsDuringLoad: Math.round(healthMaxDuringLoadMs),
       healthSlowestMsWholeRun: Math.round(healthMaxMs),

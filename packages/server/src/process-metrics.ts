@@ -16,6 +16,8 @@ export interface EventLoopDelay {
 
 let registry: Registry | undefined;
 let histogram: IntervalHistogram | undefined;
+/** Largest delay seen by any read since the process started (each scrape's window is reset). */
+let maxSinceStartSeconds = 0;
 
 function delayHistogram(): IntervalHistogram {
   if (histogram === undefined) {
@@ -33,6 +35,7 @@ export function readEventLoopDelay(reset = false): EventLoopDelay {
   const h = delayHistogram();
   const seconds = (ns: number) => (Number.isFinite(ns) ? ns / 1e9 : 0);
   const out = h.count === 0 ? { maxSeconds: 0, p99Seconds: 0, meanSeconds: 0 } : { maxSeconds: seconds(h.max), p99Seconds: seconds(h.percentile(99)), meanSeconds: seconds(h.mean) };
+  maxSinceStartSeconds = Math.max(maxSinceStartSeconds, out.maxSeconds);
   if (reset) h.reset();
   return out;
 }
@@ -51,6 +54,14 @@ export function processRegistry(): Registry {
     collect(this: Gauge) {
       last = readEventLoopDelay(true);
       this.set(last.maxSeconds);
+    },
+  });
+  new Gauge({
+    name: "omnimeta_event_loop_delay_max_since_start_seconds",
+    help: "Largest event-loop delay since the process started (the longest stall; perf_hooks.monitorEventLoopDelay)",
+    registers: [r],
+    collect(this: Gauge) {
+      this.set(Math.max(maxSinceStartSeconds, (last ?? readEventLoopDelay(false)).maxSeconds));
     },
   });
   new Gauge({

@@ -15,7 +15,7 @@ import { defaultRunOptions, runJepsen, type RunOptions } from "./run.ts";
 
 const usage = `usage: npm run jepsen -- [--time S] [--nemesis kill,pause,partition,member|none] [--nodes N] [--clients N]
                        [--keys N] [--seed S] [--unsafe FLAGS] [--transport unary|session|mixed] [--out DIR] [--quiet]
-                       [--interval-ms MS] [--hold-ms MS] [--kill-all-percent P]
+                       [--interval-ms MS] [--hold-ms MS] [--kill-all-percent P] [--compaction-slots N]
        npm run jepsen -- --check HISTORY.jsonl`;
 
 class UsageError extends Error {}
@@ -46,7 +46,7 @@ export function parseRunArgs(argv: string[]): RunOptions | { check: string } {
         time: { type: "string" }, nemesis: { type: "string" }, nodes: { type: "string" }, clients: { type: "string" },
         keys: { type: "string" }, seed: { type: "string" }, unsafe: { type: "string" }, out: { type: "string" },
         check: { type: "string" }, transport: { type: "string" }, "interval-ms": { type: "string" }, "hold-ms": { type: "string" },
-        "kill-all-percent": { type: "string" }, quiet: { type: "boolean" }, help: { type: "boolean", short: "h" },
+        "kill-all-percent": { type: "string" }, "compaction-slots": { type: "string" }, quiet: { type: "boolean" }, help: { type: "boolean", short: "h" },
       },
     }).values;
   } catch (e) {
@@ -71,6 +71,7 @@ export function parseRunArgs(argv: string[]): RunOptions | { check: string } {
     transport,
     nemesisIntervalMs: int(v["interval-ms"], "--interval-ms", defaultRunOptions.nemesisIntervalMs),
     nemesisHoldMs: int(v["hold-ms"], "--hold-ms", defaultRunOptions.nemesisHoldMs),
+    compactionSlots: int(v["compaction-slots"], "--compaction-slots", 0),
     killAllRate: int(v["kill-all-percent"], "--kill-all-percent", defaultRunOptions.killAllRate * 100) / 100,
     outDir: resolve(v.out ?? join("histories", `run-${new Date().toISOString().replace(/[:.]/g, "-")}-s${seed}`)),
     log: v.quiet ? () => {} : (line) => process.stderr.write(`${line}\n`),

@@ -37,6 +37,9 @@ export interface RunOptions {
   transport: "unary" | "session" | "mixed";
   /** Reader processes doing Lists and serializable Gets (besides one watcher per node). */
   readers: number;
+  /** metad --compaction-slots for every node (0: the default). Small values make lagging and restarted
+   *  nodes catch up by snapshot, so the snapshot path runs under every nemesis. */
+  compactionSlots: number;
   log: (line: string) => void;
 }
 
@@ -86,6 +89,7 @@ export const defaultRunOptions: Omit<RunOptions, "outDir" | "log"> = {
   thinkMs: 10,
   transport: "mixed",
   readers: 2,
+  compactionSlots: 0,
 };
 
 export async function runJepsen(o: RunOptions): Promise<Verdict> {
@@ -95,7 +99,7 @@ export async function runJepsen(o: RunOptions): Promise<Verdict> {
   const rng = new Prng(o.seed);
   const keys = Array.from({ length: o.keys }, (_, i) => `k${i}`);
   o.log(`run: ${outDir} (seed ${o.seed}); starting ${o.nodes} nodes`);
-  const cluster = await ProcessCluster.start({ size: o.nodes, runDir, unsafe: o.unsafe });
+  const cluster = await ProcessCluster.start({ size: o.nodes, runDir, unsafe: o.unsafe, nodeArgs: o.compactionSlots > 0 ? ["--compaction-slots", String(o.compactionSlots)] : [] });
   const recorder = new HistoryRecorder(join(outDir, "history.jsonl"));
   const nemesis = new Nemesis(cluster, new Prng(rng.nextU32()), {
     kinds: o.nemesis,
