@@ -21,7 +21,7 @@ import { LeaderForwarder } from "./leader-forwarder.ts";
 import { decodeMembership, encodeMembership, type Membership } from "./membership.ts";
 import type { NodeLifecycleState, NodeStatus } from "./node-status.ts";
 import { PeerNetwork } from "./peer-network.ts";
-import { Replica, type CoreMessage } from "./replica.ts";
+import { proposalKey, Replica, type CoreMessage } from "./replica.ts";
 import { RequestRouter } from "./request-router.ts";
 import { WatchHub } from "./watch-hub.ts";
 
@@ -176,7 +176,7 @@ export class NodeRuntime {
     this.replica = new Replica(core, this.machine, nodeId, {
       commit: () => this.store.commit(),
       send: (to, messages) => this.network?.send(to, messages),
-      committed: (events) => this.watches.publish(events),
+      committed: (events, jump) => this.watches.publish(events, jump),
       changed: () => this.onChanged(),
       leaderHint: () => this.leaderHint(),
       fatal: (e) => this.onFatal(e),
@@ -411,7 +411,7 @@ export class NodeRuntime {
 
 let localEntrySeq = 0;
 function entryIdOf(entry: Command): string {
-  if (entry.kind === "put" || entry.kind === "delete") return entry.requestId;
+  if (entry.kind === "put" || entry.kind === "delete") return proposalKey(entry);
   // Only writes are ever appended by this server; anything else gets an id no other entry shares.
   return `local-${entry.kind}-${++localEntrySeq}`;
 }

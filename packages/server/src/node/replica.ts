@@ -9,9 +9,9 @@ import { Code } from "@connectrpc/connect";
 import type { Message, OmniPaxos } from "@omnimeta/omnipaxos";
 import { ProposalError } from "@omnimeta/omnipaxos";
 import type { Command } from "../state-machine/command.ts";
-import type { KvStateMachine } from "../state-machine/kv-state-machine.ts";
+import type { KvStateMachine, SnapshotJump } from "../state-machine/kv-state-machine.ts";
 import { materialize, type FullKvSnapshot, type KvSnapshot } from "../state-machine/kv-snapshot.ts";
-import type { ApplyResult, WatchEvent } from "../state-machine/kv-types.ts";
+import { dedupTargetOf, type ApplyResult, type WatchEvent } from "../state-machine/kv-types.ts";
 import type { Limits } from "../limits.ts";
 import type { Logger } from "../log.ts";
 import type { ServerMetrics } from "../metrics.ts";
@@ -49,8 +49,9 @@ export interface ReplicaHooks {
   commit(): { writeCount: number; durationMs: number; synced?: boolean };
   /** Sends one peer its batch of messages (already durable). */
   send(to: number, messages: CoreMessage[]): void;
-  /** Events of the entries applied and committed in a flush (for watches). */
-  committed(events: WatchEvent[]): void;
+  /** Events of the entries applied and committed in a flush (for watches), and the revisions a snapshot
+   *  install skipped in it, if any. */
+  committed(events: WatchEvent[], jump: SnapshotJump | undefined): void;
   /** Called after a flush in which leader, configuration or removal changed. */
   changed(): void;
   /** Where the leader is, for UNAVAILABLE answers. */
@@ -141,6 +142,7 @@ export class Replica {
       return Promise.reject(proposalFailure(e, this.hooks.leaderHint()));
     }
     const started = performance.now();
+    const key = command.kind === "put" || command.kind === "delete" ? proposalKey(command) : command.requestId;
     const p = new Promise<ApplyResult>((resolve, reject) => {
       const waiter: Waiter<ApplyResult> = {
         resolve: (r) => {
@@ -148,11 +150,11 @@ export class Replica {
           resolve(r);
         },
         reject,
-        timer: setTimeout(() => this.expireProposal(command.requestId, waiter), this.limits.requestTimeoutMs),
+        timer: setTimeout(() => this.expireProposal(key, waiter), this.limits.requestTimeoutMs),
       };
-      const list = this.proposals.get(command.requestId);
+      const list = this.proposals.get(key);
       if (list) list.push(waiter);
-      else this.proposals.set(command.requestId, [waiter]);
+      else this.proposals.set(key, [waiter]);
       this.proposalCount++;
     });
     this.input();
@@ -284,6 +286,7 @@ export class Replica {
     let outgoing: CoreMessage[];
     let results: Array<[string, ApplyResult]>;
     let events: WatchEvent[];
+    let jump: SnapshotJump | undefined;
     let acceptedIdx: number;
     let early: boolean;
     try {
@@ -292,6 +295,7 @@ export class Replica {
       this.acceptPhase = undefined;
       results = this.applyDecided();
       events = this.machine.takeEvents();
+      jump = this.machine.takeSnapshotJump();
       early = !this.unsafe.ackBeforeFsync && this.core.getDecidedIdx() <= this.durableAcceptedIdx;
     } catch (e) {
       this.hooks.fatal(e);
@@ -299,7 +303,7 @@ export class Replica {
     }
     if (early) {
       this.answer(results);
-      this.hooks.committed(events);
+      this.hooks.committed(events, jump);
     }
     let late = outgoing;
     if (!this.unsafe.ackBeforeFsync) {
@@ -324,7 +328,7 @@ export class Replica {
       this.send(late);
       if (!early) {
         this.answer(results);
-        this.hooks.committed(events);
+        this.hooks.committed(events, jump);
       } else {
         this.answerReads();
       }
@@ -378,7 +382,7 @@ export class Replica {
             if (e.idx < this.machine.appliedRevision) break;
             const r = this.machine.apply(e.idx + 1, e.entry);
             appliedCount++;
-            if ((e.entry.kind === "put" || e.entry.kind === "delete") && e.entry.requestId !== "") results.push([e.entry.requestId, r]);
+            if ((e.entry.kind === "put" || e.entry.kind === "delete") && e.entry.requestId !== "") results.push([proposalKey(e.entry), r]);
             break;
           }
           case "stopsign":
@@ -435,7 +439,7 @@ export class Replica {
       }
     }
     for (const dropped of this.core.takeDroppedProposals()) {
-      const id = dropped.entry.kind === "put" || dropped.entry.kind === "delete" ? dropped.entry.requestId : "";
+      const id = dropped.entry.kind === "put" || dropped.entry.kind === "delete" ? proposalKey(dropped.entry) : "";
       this.failProposal(id, unavailable(`the write could not be decided (${dropped.reason}); retry it`, this.hooks.leaderHint()));
     }
     this.answerReads();
@@ -568,4 +572,14 @@ function syncOf(m: CoreMessage): Sync | undefined {
 function acceptable(m: CoreMessage): boolean {
   if (m.kind === "Compaction") return false;
   return syncOf(m)?.snapshot?.snapshot.kind !== "stored";
+}
+
+/**
+ * The key a write's waiters and its core entry id share: the request id AND its target (operation and
+ * key). Two writes in flight under one request id but on different targets are different entries: each
+ * caller gets the answer to its own write (the second, applied later, is refused as a reused id), never
+ * the other's. A retry of the same write shares the key, and so the first answer.
+ */
+export function proposalKey(command: { kind: "put" | "delete"; key: string; requestId: string }): string {
+  return `${command.requestId}\u0000${dedupTargetOf(command)}`;
 }

@@ -3,7 +3,7 @@
 // from the moment the watch starts and those already delivered from history are skipped.
 
 import { Code } from "@connectrpc/connect";
-import type { KvStateMachine } from "../state-machine/kv-state-machine.ts";
+import type { KvStateMachine, SnapshotJump } from "../state-machine/kv-state-machine.ts";
 import { WatchCompactedError } from "../state-machine/kv-state-machine.ts";
 import type { WatchEvent, WatchFilter } from "../state-machine/kv-types.ts";
 import { matchesFilter } from "../state-machine/kv-types.ts";
@@ -16,6 +16,8 @@ interface Watcher {
   buffer: WatchEvent[];
   wake: (() => void) | undefined;
   overflow: boolean;
+  /** A snapshot install skipped these revisions: the watch ends as compacted once it reaches them. */
+  jump: SnapshotJump | undefined;
 }
 
 export class WatchHub {
@@ -32,9 +34,10 @@ export class WatchHub {
   }
 
   /** Called after commit with the events it made durable, in revision order. */
-  publish(events: readonly WatchEvent[]): void {
-    if (events.length === 0) return;
+  publish(events: readonly WatchEvent[], jump?: SnapshotJump): void {
+    if (events.length === 0 && jump === undefined) return;
     for (const w of this.watchers) {
+      if (jump !== undefined) w.jump = { from: w.jump?.from ?? jump.from, to: jump.to };
       for (const e of events) if (matchesFilter(w.filter, e.kv.key) && !this.unsafeDrop()) w.buffer.push(e);
       if (w.buffer.length > this.bufferEventsMax) w.overflow = true;
       if (w.wake) {
@@ -57,7 +60,7 @@ export class WatchHub {
 
   /** Batches of events matching `filter`, from `startRevision` (0: from now on), until `signal` aborts. */
   async *watch(filter: WatchFilter, startRevision: number, signal: AbortSignal): AsyncGenerator<WatchEvent[]> {
-    const w: Watcher = { filter, buffer: [], wake: undefined, overflow: false };
+    const w: Watcher = { filter, buffer: [], wake: undefined, overflow: false, jump: undefined };
     this.watchers.add(w);
     const onAbort = (): void => w.wake?.();
     signal.addEventListener("abort", onAbort);
@@ -75,8 +78,27 @@ export class WatchHub {
       }
       while (!signal.aborted && !this.closed) {
         if (w.overflow) throw new OpError(Code.ResourceExhausted, `watch fell more than ${this.bufferEventsMax} events behind; restart it from revision ${delivered + 1}`);
-        const fresh = w.buffer.filter((e) => e.revision > delivered);
+        let fresh = w.buffer.filter((e) => e.revision > delivered);
         w.buffer = [];
+        const jump = w.jump;
+        if (jump !== undefined) {
+          // This node installed a snapshot (it had fallen behind the leader's compacted log): revisions
+          // jump.from+1..jump.to happened without events here. Deliver what came before them, then end the
+          // watch as compacted so that the client lists again instead of silently missing those changes
+          // (found by jepsen --compaction-slots 100: a watch at a follower skipped revisions 458..13380).
+          w.jump = undefined;
+          const before = fresh.filter((e) => e.revision <= jump.from);
+          if (before.length > 0) {
+            delivered = before[before.length - 1]!.revision;
+            yield before;
+          }
+          if (delivered < jump.to) {
+            const info = { requestedRevision: delivered + 1, oldestRetainedRevision: jump.to + 1, currentRevision: this.machine().appliedRevision };
+            throw new OpError(Code.OutOfRange, `revisions ${delivered + 1}..${jump.to} were compacted: this node caught up by snapshot (it is at revision ${info.currentRevision}); ` +
+              "list the keys again and watch from the list's revision + 1", undefined, undefined, info);
+          }
+          fresh = fresh.filter((e) => e.revision > delivered);
+        }
         if (fresh.length > 0) {
           delivered = fresh[fresh.length - 1]!.revision;
           yield fresh;

@@ -31,8 +31,15 @@ const EMPTY = new Uint8Array(0);
  * store's commit(), in the same transaction as the applied revision, so a crash never loses or
  * doubles an apply. Events for live watchers are collected until takeEvents() (call it after commit).
  */
+/** Revisions a snapshot install skipped: applied went from `from` to `to` with no events in between. */
+export interface SnapshotJump {
+  from: number;
+  to: number;
+}
+
 export class KvStateMachine {
   private pendingEvents: WatchEvent[] = [];
+  private pendingJump: SnapshotJump | undefined;
 
   constructor(
     readonly backend: KvBackend,
@@ -133,8 +140,17 @@ export class KvStateMachine {
     return events;
   }
 
+  /** The revisions snapshot installs skipped since the last call (a live watch cannot be told them: it
+   *  must end as compacted, or it would silently miss their events). */
+  takeSnapshotJump(): SnapshotJump | undefined {
+    const j = this.pendingJump;
+    this.pendingJump = undefined;
+    return j;
+  }
+
   /** Drops collected events (e.g. after a failed commit, before the process stops). */
   discardEvents(): void {
+    this.pendingJump = undefined;
     this.pendingEvents = [];
   }
 
@@ -184,7 +200,9 @@ export class KvStateMachine {
     // Our own tables stand for at least their applied revision: a handle beyond it cannot exist.
     assert(snapshot.kind !== "stored", () => `stored snapshot at ${snapshot.lastRevision} beyond applied ${this.appliedRevision}`);
     if (snapshot.kind === "full") {
+      const from = this.pendingJump?.from ?? this.appliedRevision;
       this.backend.importState(snapshot.state);
+      this.pendingJump = { from, to: this.appliedRevision };
       return;
     }
     assert(snapshot.firstRevision <= this.appliedRevision + 1, () =>

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { join as joinPath } from "node:path";
 import Database from "better-sqlite3";
 import { CompactionError } from "@omnimeta/omnipaxos";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { compactionTarget, LogCompaction, type Compactable } from "../../src/node/compaction.ts";
 import { DATABASE_FILE } from "../../src/storage/open-database.ts";
 import { ConfigError, defaultLimits, parseCommandLine, silentLogger } from "../../src/index.ts";
@@ -152,6 +153,44 @@ test("every node compacts its log; keys stay exact, and a follower stopped past 
     await assertAllReadable(again, expected);
     assert.equal(expected.get("c/30")!.version, 2n);
     assert.ok((await compactedIdx(again)) > atStop.decidedIdx, "it took the snapshot (or compacted again) past where it stopped");
+  } finally {
+    await cluster.close();
+  }
+});
+
+test("a live watch on a follower that catches up by snapshot ends as compacted (OUT_OF_RANGE), never skipping the snapshot's revisions", async () => {
+  const cluster = await new TestCluster(3, true, { limits: { compactionSlots: 20 } }).start();
+  try {
+    const leader = cluster.leader();
+    const follower = cluster.followers()[0]!;
+    const index = cluster.nodes.indexOf(follower);
+    const first = await eventually("put", () => leader.clients.metadata.put({ key: "wj/0", value: utf8("0"), requestId: "wj-0" }));
+    await waitFor("the follower applied the first write", () => follower.node.status().appliedIdx >= Number(first.revision));
+    const abort = new AbortController();
+    const seen: bigint[] = [];
+    const ended = (async (): Promise<ConnectError | undefined> => {
+      try {
+        for await (const r of follower.clients.metadata.watch({ key: "wj/", prefix: true, startRevision: first.revision }, { signal: abort.signal })) {
+          for (const e of r.events) seen.push(e.kv!.modRevision);
+        }
+        return undefined;
+      } catch (e) {
+        return ConnectError.from(e);
+      }
+    })();
+    await waitFor("the watch delivered the first write", () => seen.length === 1);
+    cluster.isolate(index);
+    for (let i = 1; i <= 60; i++) await eventually("put", () => cluster.leader().clients.metadata.put({ key: `wj/${i}`, value: utf8(String(i)), requestId: `wj-${i}` }), 30_000);
+    await waitFor("the leader compacted past the isolated follower", async () => (await compactedIdx(cluster.leader())) > follower.node.status().appliedIdx);
+    cluster.healAll();
+    const err = await ended;
+    assert.ok(err !== undefined, `the watch kept going over a snapshot install; it saw revisions ${seen.join(",")}`);
+    assert.equal(err.code, Code.OutOfRange, err.message);
+    assert.match(err.message, /caught up by snapshot/);
+    // Whatever it delivered before ending is gapless from the start revision.
+    const puts = seen.map(Number);
+    for (let i = 1; i < puts.length; i++) assert.ok(puts[i]! > puts[i - 1]!);
+    abort.abort();
   } finally {
     await cluster.close();
   }

@@ -74,6 +74,25 @@ describe("MetadataService on three nodes", () => {
     assert.equal(g.kv?.version, 1n);
   });
 
+  test("two writes in flight under one request id on different keys each get their own answer: one applied, the other refused as a reused id", async () => {
+    const leader = cluster.leader().clients.metadata;
+    // Sent together, so both are pending at the leader at once (the waiters were keyed by request id alone:
+    // the second caller got the first write's "ok" for a write that was never made).
+    const outcomes = await Promise.allSettled([
+      leader.put({ key: "inflight/a", value: utf8("a"), requestId: "req-inflight" }),
+      leader.put({ key: "inflight/b", value: utf8("b"), requestId: "req-inflight" }),
+    ]);
+    const ok = outcomes.filter((o) => o.status === "fulfilled");
+    const refused = outcomes.flatMap((o) => (o.status === "rejected" ? [ConnectError.from(o.reason)] : []));
+    assert.equal(ok.length, 1, JSON.stringify(outcomes.map((o) => o.status)));
+    assert.equal(refused.length, 1);
+    assert.equal(refused[0]!.code, Code.InvalidArgument, refused[0]!.message);
+    const written = outcomes[0]!.status === "fulfilled" ? "inflight/a" : "inflight/b";
+    const other = written === "inflight/a" ? "inflight/b" : "inflight/a";
+    assert.equal(text((await leader.get({ key: written })).kv?.value), written.slice(-1));
+    await rejects(leader.get({ key: other }), Code.NotFound);
+  });
+
   test("a delete of a missing key is NOT_FOUND; a delete reports the version it removed", async () => {
     const md = cluster.nodes[2]!.clients.metadata;
     await rejects(md.delete({ key: "never-there", requestId: "del-0" }), Code.NotFound);
