@@ -5,6 +5,7 @@
 // largest peer batch and frame (from /metrics), the writers' throughput during the join against before,
 // and the leader changes seen. A script, not a test: it measures, it does not judge (the targets are
 // printed beside the numbers).
+import { Code, ConnectError } from "@connectrpc/connect";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,8 +27,10 @@ let connectionResets = 0;
 
 async function main(): Promise<void> {
   // connect-node's HTTP/2 session can emit an unhandled ECONNRESET when a node dies under it.
+  // So can a session whose keep-alive PING went unanswered (a node's event loop stalled: counted too).
   process.on("uncaughtException", (e: NodeJS.ErrnoException) => {
-    if (e.code !== "ECONNRESET" && e.code !== "EPIPE") throw e;
+    const pingTimeout = e instanceof ConnectError && e.code === Code.Unavailable && /PING timed out/.test(e.rawMessage);
+    if (e.code !== "ECONNRESET" && e.code !== "EPIPE" && !pingTimeout) throw e;
     connectionResets++;
     log(`connection reset (${e.message})`);
   });
