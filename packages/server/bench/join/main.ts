@@ -29,7 +29,8 @@ async function main(): Promise<void> {
   // connect-node's HTTP/2 session can emit an unhandled ECONNRESET when a node dies under it.
   // So can a session whose keep-alive PING went unanswered (a node's event loop stalled: counted too).
   process.on("uncaughtException", (e: NodeJS.ErrnoException) => {
-    const pingTimeout = e instanceof ConnectError && e.code === Code.Unavailable && /PING timed out/.test(e.rawMessage);
+    const ce: unknown = e;
+    const pingTimeout = ce instanceof ConnectError && ce.code === Code.Unavailable && /PING timed out/.test(ce.rawMessage);
     if (e.code !== "ECONNRESET" && e.code !== "EPIPE" && !pingTimeout) throw e;
     connectionResets++;
     log(`connection reset (${e.message})`);
