@@ -52,9 +52,9 @@ export const MUTANTS: Mutant[] = [
     expect: ["read-index"],
     patches: [{ file: "sequence-paxos/read-index.ts", find: "    if (r.acks.size < this.sp.quorum) return;", replace: "    if (r.acks.size < 1) return;" }],
     // Since a leader that hears no quorum for a round steps down (ballot-leader-election.ts), a deposed
-    // leader rarely still leads when the next one decides: 1 seed in ~3,000 shows it (2977, at tick 689;
-    // 941 stopped showing it once a node no longer takes over in its first round of following a leader).
-    knownSeeds: [2977],
+    // leader rarely still leads when the next one decides: 1 seed in several thousand shows it (8202, at
+    // tick 404; 941 and then 2977 stopped showing it as a live leader became harder to take over from).
+    knownSeeds: [8202],
   },
   {
     name: "sync-keeps-divergent-suffix",

@@ -20,8 +20,9 @@ import { LogCompaction } from "./compaction.ts";
 import { LeaderForwarder } from "./leader-forwarder.ts";
 import { decodeMembership, encodeMembership, type Membership } from "./membership.ts";
 import type { NodeLifecycleState, NodeStatus } from "./node-status.ts";
-import { PeerNetwork } from "./peer-network.ts";
+import { carriesSnapshot, PeerNetwork } from "./peer-network.ts";
 import { proposalKey, Replica, type CoreMessage } from "./replica.ts";
+import { exportFullSnapshot } from "../snapshot/export-snapshot.ts";
 import { RequestRouter } from "./request-router.ts";
 import { WatchHub } from "./watch-hub.ts";
 
@@ -177,6 +178,7 @@ export class NodeRuntime {
       commit: () => this.store.commit(),
       send: (to, messages) => this.network?.send(to, messages),
       committed: (events, jump) => this.watches.publish(events, jump),
+      exportSnapshot: () => exportFullSnapshot(this.store, this.options.dataDir),
       changed: () => this.onChanged(),
       leaderHint: () => this.leaderHint(),
       fatal: (e) => this.onFatal(e),
@@ -205,6 +207,9 @@ export class NodeRuntime {
     // The sender's address is only believed when it is one this node could dial (fuzzing found a garbage
     // address learnt here crash the next PeerLink that dialled it).
     if (fromAddress !== "" && this.addresses.get(from) !== fromAddress && dialable(fromAddress, this.limits.addressBytesMax)) this.addresses.set(from, fromAddress);
+    decoded.forEach((messages, i) => {
+      if (carriesSnapshot(messages)) this.metrics.addStateTransferBytes("received", batches[i]!.length);
+    });
     for (const messages of decoded) {
       this.metrics.peerMessagesReceived.inc(undefined, messages.length);
       this.replica.handleMessages(messages);

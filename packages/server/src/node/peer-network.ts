@@ -63,6 +63,7 @@ export class PeerNetwork {
     }
     const batch = encodeBatch(messages);
     this.o.metrics.observePeerBatchBytes(batch.length);
+    if (carriesSnapshot(messages)) this.o.metrics.addStateTransferBytes("sent", batch.length);
     link.send(batch);
     this.o.metrics.peerMessagesSent.inc(undefined, messages.length);
   }
@@ -72,4 +73,9 @@ export class PeerNetwork {
     for (const l of this.links.values()) l.close();
     this.links.clear();
   }
+}
+
+/** A batch with a snapshot in a sync payload: state transfer (omnimeta_state_transfer_bytes_total). */
+export function carriesSnapshot(messages: readonly unknown[]): boolean {
+  return messages.some((m) => (m as { sync?: { snapshot?: unknown } }).sync?.snapshot !== undefined);
 }

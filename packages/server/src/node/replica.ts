@@ -10,7 +10,7 @@ import type { Message, OmniPaxos } from "@omnimeta/omnipaxos";
 import { ProposalError } from "@omnimeta/omnipaxos";
 import type { Command } from "../state-machine/command.ts";
 import type { KvStateMachine, SnapshotJump } from "../state-machine/kv-state-machine.ts";
-import { materialize, type FullKvSnapshot, type KvSnapshot } from "../state-machine/kv-snapshot.ts";
+import { decodeKvSnapshot, materialize, type EncodedKvSnapshot, type FullKvSnapshot, type KvSnapshot } from "../state-machine/kv-snapshot.ts";
 import { dedupTargetOf, type ApplyResult, type WatchEvent } from "../state-machine/kv-types.ts";
 import type { Limits } from "../limits.ts";
 import type { Logger } from "../log.ts";
@@ -19,6 +19,9 @@ import type { UnsafeFlags } from "../unsafe.ts";
 import { OpError, resourceExhausted, unavailable, type LeaderHintInfo } from "../rpc/op-error.ts";
 
 export type CoreMessage = Message<Command, KvSnapshot>;
+
+/** How long an unused full export is kept for re-sends (materialized()). */
+const exportCacheIdleMs = 30_000;
 export type Core = OmniPaxos<Command, KvSnapshot>;
 
 /** The messages a flush sends before its commit (see flush()): the leader's replication and liveness
@@ -52,6 +55,9 @@ export interface ReplicaHooks {
   /** Events of the entries applied and committed in a flush (for watches), and the revisions a snapshot
    *  install skipped in it, if any. */
   committed(events: WatchEvent[], jump: SnapshotJump | undefined): void;
+  /** Builds the full committed state without blocking (for a stored snapshot sent to a peer); without
+   *  it, the state machine's state is exported synchronously. */
+  exportSnapshot?: () => Promise<EncodedKvSnapshot>;
   /** Called after a flush in which leader, configuration or removal changed. */
   changed(): void;
   /** Where the leader is, for UNAVAILABLE answers. */
@@ -80,6 +86,10 @@ export class Replica {
   private lastRemoved = false;
   private lazyCommit: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** An export for a stored snapshot is running (see materialized()). */
+  private exporting = false;
+  /** The last full export sent for a stored snapshot (see materialized()). */
+  private exportCache: { snapshot: FullKvSnapshot | EncodedKvSnapshot; usedAt: number } | undefined;
 
   constructor(
     readonly core: Core,
@@ -117,13 +127,17 @@ export class Replica {
 
   handleMessages(messages: readonly CoreMessage[]): void {
     if (this.stopped) return;
-    for (const m of messages) if (acceptable(m)) this.core.handleIncoming(m);
+    for (const raw of messages) {
+      const m = decodedSnapshot(raw);
+      if (m !== undefined && acceptable(m)) this.core.handleIncoming(m);
+    }
     this.acceptPhase = undefined;
     this.input();
   }
 
   tick(): void {
     if (this.stopped) return;
+    this.releaseIdleExport();
     this.core.tick();
     this.acceptPhase = undefined;
     this.input();
@@ -407,11 +421,13 @@ export class Replica {
   private send(outgoing: CoreMessage[]): void {
     if (outgoing.length === 0) return;
     const byPeer = new Map<number, CoreMessage[]>();
-    let full: FullKvSnapshot | undefined; // one export per flush, however many peers need it
     for (let m of outgoing) {
       const sync = syncOf(m);
       if (sync?.snapshot?.snapshot.kind === "stored") {
-        full ??= materialize(this.machine);
+        const full = this.materialized(sync.snapshot.snapshot.lastRevision);
+        // Not exported yet: drop the message, as the network may. The core re-sends it (its resend timer,
+        // or the receiver's next request), and by then the export is ready.
+        if (full === undefined) continue;
         m = { ...m, sync: { ...sync, snapshot: { compactedIdx: sync.snapshot.compactedIdx, snapshot: full } } } as CoreMessage;
       }
       const list = byPeer.get(m.to);
@@ -425,6 +441,46 @@ export class Replica {
         this.hooks.send(to, batch);
       }
     }
+  }
+
+  /**
+   * The full state to send for a stored snapshot handle at `lastRevision`. Exporting it reads every row
+   * (seconds at 200k keys, with the event loop blocked), and the leader re-sends its AcceptSync every few
+   * ticks until the receiver answers: exporting afresh for each re-send stalled the leader into 29
+   * elections during one bench:join. Any export at revision >= lastRevision serves, so the last one is
+   * kept until a later handle outgrows it or it goes unused for a while.
+   */
+  private materialized(lastRevision: number): FullKvSnapshot | EncodedKvSnapshot | undefined {
+    const now = performance.now();
+    const c = this.exportCache;
+    if (c !== undefined && c.snapshot.lastRevision >= lastRevision && now - c.usedAt < exportCacheIdleMs) {
+      c.usedAt = now;
+      return c.snapshot;
+    }
+    if (this.hooks.exportSnapshot === undefined) {
+      const snapshot = materialize(this.machine);
+      this.exportCache = { snapshot, usedAt: now };
+      return snapshot;
+    }
+    if (this.exporting) return undefined;
+    // Built off the hot path (snapshot/export-snapshot.ts): the committed state, at a committed revision.
+    this.exporting = true;
+    this.hooks.exportSnapshot().then((snapshot) => {
+      // Committed state may trail the handle (its compaction was in the flush that sent it): then it
+      // cannot serve, and the next re-send starts another export.
+      if (snapshot.lastRevision >= lastRevision) this.exportCache = { snapshot, usedAt: performance.now() };
+      this.logger.info("snapshot exported for a peer", { revision: snapshot.lastRevision, bytes: snapshot.bytes.length, neededRevision: lastRevision });
+    }, (e: unknown) => {
+      this.logger.warn("snapshot export failed; retrying at the next re-send", { error: (e as Error).message });
+    }).finally(() => {
+      this.exporting = false;
+    });
+    return undefined;
+  }
+
+  /** Drops the kept export once unused for a while (it holds the whole state in memory). */
+  private releaseIdleExport(): void {
+    if (this.exportCache !== undefined && performance.now() - this.exportCache.usedAt >= exportCacheIdleMs) this.exportCache = undefined;
   }
 
   private answer(results: Array<[string, ApplyResult]>): void {
@@ -562,6 +618,22 @@ type Sync = NonNullable<Extract<CoreMessage, { kind: "AcceptSync" }>["sync"]>;
 /** The sync payload of a Promise, AcceptSync or CatchUp. */
 function syncOf(m: CoreMessage): Sync | undefined {
   return m.kind === "Promise" || m.kind === "AcceptSync" || m.kind === "CatchUp" ? m.sync : undefined;
+}
+
+/** `m` with an encoded snapshot decoded (the core sees only full or delta snapshots); undefined when it
+ *  does not decode to a full snapshot (a corrupt or forged one is dropped, as a lost message). */
+function decodedSnapshot(m: CoreMessage): CoreMessage | undefined {
+  const sync = syncOf(m);
+  const snap = sync?.snapshot?.snapshot;
+  if (snap?.kind !== "encoded") return m;
+  let full: KvSnapshot;
+  try {
+    full = decodeKvSnapshot(snap.bytes);
+  } catch {
+    return undefined;
+  }
+  if (full.kind !== "full") return undefined;
+  return { ...m, sync: { ...sync!, snapshot: { compactedIdx: sync!.snapshot!.compactedIdx, snapshot: full } } } as CoreMessage;
 }
 
 /**

@@ -6,7 +6,10 @@ import Database from "better-sqlite3";
 import { randomUUID } from "node:crypto";
 import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import type { KeyRecord } from "../state-machine/kv-types.ts";
+import { ByteReader } from "../state-machine/byte-codec.ts";
+import { readMembers } from "../state-machine/command.ts";
+import type { MemberDirectory } from "../state-machine/kv-backend.ts";
+import { decodeDedupValue, type DedupRecord, type KeyRecord } from "../state-machine/kv-types.ts";
 import { decodeNumber } from "../storage/staged-state.ts";
 import type { KvRow } from "../storage/statements.ts";
 
@@ -47,6 +50,24 @@ export class SqliteSnapshotSource {
     for (const row of rows) {
       yield { key: row.key, value: new Uint8Array(row.value.buffer, row.value.byteOffset, row.value.length), version: row.version, createRevision: row.create_rev, modRevision: row.mod_rev };
     }
+  }
+
+  dedupCount(): number {
+    return this.db.prepare<[], { n: number }>("SELECT count(*) AS n FROM dedup").get()!.n;
+  }
+
+  /** Every de-dup record, by request id, read lazily. */
+  *dedup(): Generator<[string, DedupRecord]> {
+    const rows = this.db.prepare<[], { request_id: string; revision: number; result: Buffer }>("SELECT request_id, revision, result FROM dedup ORDER BY request_id").iterate();
+    for (const row of rows) yield [row.request_id, decodeDedupValue(row.revision, row.result)];
+  }
+
+  /** The member directory the state machine keeps (undefined before the first one). */
+  directory(): MemberDirectory | undefined {
+    const row = this.db.prepare<[string], { value: Buffer }>("SELECT value FROM state WHERE name = ?").get("member_directory");
+    if (row === undefined) return undefined;
+    const r = new ByteReader(row.value);
+    return { clusterId: r.string(), members: readMembers(r) };
   }
 
   close(): void {

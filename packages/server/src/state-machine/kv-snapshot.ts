@@ -44,7 +44,18 @@ export interface StoredKvSnapshot {
   lastRevision: number;
 }
 
-export type KvSnapshot = FullKvSnapshot | DeltaKvSnapshot | StoredKvSnapshot;
+/**
+ * A full snapshot already in its encoded form (encodeKvSnapshot), as a stored handle is sent to a peer:
+ * one Uint8Array serializes as a copy, where 200k key objects took seconds of the sender's event loop
+ * (deposing it). The receiver decodes it before its core sees it (Replica.handleMessages).
+ */
+export interface EncodedKvSnapshot {
+  kind: "encoded";
+  lastRevision: number;
+  bytes: Uint8Array;
+}
+
+export type KvSnapshot = FullKvSnapshot | DeltaKvSnapshot | StoredKvSnapshot | EncodedKvSnapshot;
 
 const NO_HISTORY: StateMachineLimits = { ...DEFAULT_STATE_MACHINE_LIMITS, watchHistoryRevisions: 0 };
 
@@ -85,6 +96,7 @@ export function createKvSnapshot(commands: readonly Command[], firstIdx: number,
 /** `base` followed by `delta`. Full + anything resolves; delta + delta concatenates. */
 export function mergeKvSnapshots(base: KvSnapshot, delta: KvSnapshot): KvSnapshot {
   if (base.kind === "stored" || delta.kind === "stored") throw new RangeError("a stored snapshot is merged by storedKvSnapshotSpec, with its state machine");
+  if (base.kind === "encoded" || delta.kind === "encoded") throw new RangeError("an encoded snapshot is decoded before it reaches the core");
   if (delta.kind === "full") return delta.lastRevision >= base.lastRevision ? delta : base;
   if (delta.lastRevision <= base.lastRevision) return base;
   if (delta.firstRevision > base.lastRevision + 1) {
@@ -161,6 +173,7 @@ const S_FULL_TARGETS = 3;
 const S_STORED = 4;
 
 export function encodeKvSnapshot(snapshot: KvSnapshot): Uint8Array {
+  if (snapshot.kind === "encoded") return snapshot.bytes;
   if (snapshot.kind === "stored") return new ByteWriter(16).u8(S_STORED).varint(snapshot.lastRevision).finish();
   const w = new ByteWriter(1024);
   if (snapshot.kind === "delta") {
@@ -172,20 +185,33 @@ export function encodeKvSnapshot(snapshot: KvSnapshot): Uint8Array {
     return w.finish();
   }
   const { state } = snapshot;
-  w.u8(S_FULL_TARGETS).varint(snapshot.lastRevision).varint(state.keys.length);
-  for (const k of state.keys) w.string(k.key).bytes(k.value).varint(k.version).varint(k.createRevision).varint(k.modRevision);
+  writeFullHeader(w, snapshot.lastRevision, state.keys.length);
+  for (const k of state.keys) writeFullKey(w, k);
   w.varint(state.dedup.length);
-  for (const [id, rec] of state.dedup) {
-    w.string(id).varint(rec.revision);
-    writeApplyResult(w, rec.result);
-    w.string(rec.target ?? "");
-  }
-  w.u8(state.directory ? 1 : 0);
-  if (state.directory) {
-    w.string(state.directory.clusterId);
-    writeMembers(w, state.directory.members);
-  }
+  for (const [id, rec] of state.dedup) writeFullDedup(w, id, rec);
+  writeFullDirectory(w, state.directory);
   return w.finish();
+}
+
+// The full format in pieces, for an encoder that writes it a page at a time (snapshot/export-snapshot.ts):
+// header, the keys, the de-dup count and records, the directory.
+export function writeFullHeader(w: ByteWriter, lastRevision: number, keyCount: number): void {
+  w.u8(S_FULL_TARGETS).varint(lastRevision).varint(keyCount);
+}
+export function writeFullKey(w: ByteWriter, k: KvFullState["keys"][number]): void {
+  w.string(k.key).bytes(k.value).varint(k.version).varint(k.createRevision).varint(k.modRevision);
+}
+export function writeFullDedup(w: ByteWriter, id: string, rec: DedupRecord): void {
+  w.string(id).varint(rec.revision);
+  writeApplyResult(w, rec.result);
+  w.string(rec.target ?? "");
+}
+export function writeFullDirectory(w: ByteWriter, directory: KvFullState["directory"]): void {
+  w.u8(directory ? 1 : 0);
+  if (directory) {
+    w.string(directory.clusterId);
+    writeMembers(w, directory.members);
+  }
 }
 
 export function decodeKvSnapshot(bytes: Uint8Array): KvSnapshot {

@@ -199,6 +199,7 @@ export class KvStateMachine {
     if (snapshot.lastRevision <= this.appliedRevision) return;
     // Our own tables stand for at least their applied revision: a handle beyond it cannot exist.
     assert(snapshot.kind !== "stored", () => `stored snapshot at ${snapshot.lastRevision} beyond applied ${this.appliedRevision}`);
+    assert(snapshot.kind !== "encoded", () => "an encoded snapshot must be decoded before it is installed");
     if (snapshot.kind === "full") {
       const from = this.pendingJump?.from ?? this.appliedRevision;
       this.backend.importState(snapshot.state);
