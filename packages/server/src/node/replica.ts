@@ -10,7 +10,7 @@ import type { Message, OmniPaxos } from "@omnimeta/omnipaxos";
 import { ProposalError } from "@omnimeta/omnipaxos";
 import type { Command } from "../state-machine/command.ts";
 import type { KvStateMachine, SnapshotJump } from "../state-machine/kv-state-machine.ts";
-import { decodeKvSnapshot, materialize, type EncodedKvSnapshot, type FullKvSnapshot, type KvSnapshot } from "../state-machine/kv-snapshot.ts";
+import { decodeKvSnapshot, type EncodedKvSnapshot, type KvSnapshot } from "../state-machine/kv-snapshot.ts";
 import { dedupTargetOf, type ApplyResult, type WatchEvent } from "../state-machine/kv-types.ts";
 import type { Limits } from "../limits.ts";
 import type { Logger } from "../log.ts";
@@ -19,10 +19,10 @@ import type { UnsafeFlags } from "../unsafe.ts";
 import { OpError, resourceExhausted, unavailable, type LeaderHintInfo } from "../rpc/op-error.ts";
 
 export type CoreMessage = Message<Command, KvSnapshot>;
+export type Core = OmniPaxos<Command, KvSnapshot>;
 
 /** How long an unused full export is kept for re-sends (materialized()). */
 const exportCacheIdleMs = 30_000;
-export type Core = OmniPaxos<Command, KvSnapshot>;
 
 /** The messages a flush sends before its commit (see flush()): the leader's replication and liveness
  *  traffic, which vouches for nothing on this node's disk. Promise, Accepted, Prepare and the rest wait. */
@@ -55,9 +55,8 @@ export interface ReplicaHooks {
   /** Events of the entries applied and committed in a flush (for watches), and the revisions a snapshot
    *  install skipped in it, if any. */
   committed(events: WatchEvent[], jump: SnapshotJump | undefined): void;
-  /** Builds the full committed state without blocking (for a stored snapshot sent to a peer); without
-   *  it, the state machine's state is exported synchronously. */
-  exportSnapshot?: () => Promise<EncodedKvSnapshot>;
+  /** Builds the full committed state without blocking (for a stored snapshot sent to a peer). */
+  exportSnapshot(): Promise<EncodedKvSnapshot>;
   /** Called after a flush in which leader, configuration or removal changed. */
   changed(): void;
   /** Where the leader is, for UNAVAILABLE answers. */
@@ -89,7 +88,7 @@ export class Replica {
   /** An export for a stored snapshot is running (see materialized()). */
   private exporting = false;
   /** The last full export sent for a stored snapshot (see materialized()). */
-  private exportCache: { snapshot: FullKvSnapshot | EncodedKvSnapshot; usedAt: number } | undefined;
+  private exportCache: { snapshot: EncodedKvSnapshot; usedAt: number } | undefined;
 
   constructor(
     readonly core: Core,
@@ -428,7 +427,7 @@ export class Replica {
         // Not exported yet: drop the message, as the network may. The core re-sends it (its resend timer,
         // or the receiver's next request), and by then the export is ready.
         if (full === undefined) continue;
-        m = { ...m, sync: { ...sync, snapshot: { compactedIdx: sync.snapshot.compactedIdx, snapshot: full } } } as CoreMessage;
+        m = withSnapshot(m, sync, full);
       }
       const list = byPeer.get(m.to);
       if (list) list.push(m);
@@ -450,17 +449,12 @@ export class Replica {
    * elections during one bench:join. Any export at revision >= lastRevision serves, so the last one is
    * kept until a later handle outgrows it or it goes unused for a while.
    */
-  private materialized(lastRevision: number): FullKvSnapshot | EncodedKvSnapshot | undefined {
+  private materialized(lastRevision: number): EncodedKvSnapshot | undefined {
     const now = performance.now();
     const c = this.exportCache;
     if (c !== undefined && c.snapshot.lastRevision >= lastRevision && now - c.usedAt < exportCacheIdleMs) {
       c.usedAt = now;
       return c.snapshot;
-    }
-    if (this.hooks.exportSnapshot === undefined) {
-      const snapshot = materialize(this.machine);
-      this.exportCache = { snapshot, usedAt: now };
-      return snapshot;
     }
     if (this.exporting) return undefined;
     // Built off the hot path (snapshot/export-snapshot.ts): the committed state, at a committed revision.
@@ -633,7 +627,12 @@ function decodedSnapshot(m: CoreMessage): CoreMessage | undefined {
     return undefined;
   }
   if (full.kind !== "full") return undefined;
-  return { ...m, sync: { ...sync!, snapshot: { compactedIdx: sync!.snapshot!.compactedIdx, snapshot: full } } } as CoreMessage;
+  return withSnapshot(m, sync!, full);
+}
+
+/** `m` with the snapshot of its sync payload replaced by `snapshot` (same compacted index). */
+function withSnapshot(m: CoreMessage, sync: Sync, snapshot: KvSnapshot): CoreMessage {
+  return { ...m, sync: { ...sync, snapshot: { compactedIdx: sync.snapshot!.compactedIdx, snapshot } } } as CoreMessage;
 }
 
 /**

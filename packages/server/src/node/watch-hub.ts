@@ -92,11 +92,7 @@ export class WatchHub {
             delivered = before[before.length - 1]!.revision;
             yield before;
           }
-          if (delivered < jump.to) {
-            const info = { requestedRevision: delivered + 1, oldestRetainedRevision: jump.to + 1, currentRevision: this.machine().appliedRevision };
-            throw new OpError(Code.OutOfRange, `revisions ${delivered + 1}..${jump.to} were compacted: this node caught up by snapshot (it is at revision ${info.currentRevision}); ` +
-              "list the keys again and watch from the list's revision + 1", undefined, undefined, info);
-          }
+          if (delivered < jump.to) throw this.compacted(`revisions ${delivered + 1}..${jump.to} were compacted: this node caught up by snapshot`, delivered + 1, jump.to + 1);
           fresh = fresh.filter((e) => e.revision > delivered);
         }
         if (fresh.length > 0) {
@@ -116,14 +112,15 @@ export class WatchHub {
     try {
       return this.machine().readEvents(filter, fromRevision, historyPageEvents);
     } catch (e) {
-      if (e instanceof WatchCompactedError) {
-        // Structured (the WatchCompacted detail), so a client can tell this from a bad argument and resume:
-        // list, then watch from the list's revision + 1.
-        const info = { requestedRevision: e.requestedRevision, oldestRetainedRevision: e.oldestRetainedRevision, currentRevision: this.machine().appliedRevision };
-        throw new OpError(Code.OutOfRange, `${e.message} on this node (it is at revision ${info.currentRevision}); ` +
-          "list the keys again and watch from the list's revision + 1", undefined, undefined, info);
-      }
+      if (e instanceof WatchCompactedError) throw this.compacted(`${e.message} on this node`, e.requestedRevision, e.oldestRetainedRevision);
       throw e;
     }
+  }
+
+  /** OUT_OF_RANGE with the WatchCompacted detail, so a client can tell this from a bad argument and
+   *  resume: list, then watch from the list's revision + 1. */
+  private compacted(what: string, requestedRevision: number, oldestRetainedRevision: number): OpError {
+    const info = { requestedRevision, oldestRetainedRevision, currentRevision: this.machine().appliedRevision };
+    return new OpError(Code.OutOfRange, `${what} (it is at revision ${info.currentRevision}); list the keys again and watch from the list's revision + 1`, undefined, undefined, info);
   }
 }

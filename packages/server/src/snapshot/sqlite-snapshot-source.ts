@@ -6,10 +6,9 @@ import Database from "better-sqlite3";
 import { randomUUID } from "node:crypto";
 import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { ByteReader } from "../state-machine/byte-codec.ts";
-import { readMembers } from "../state-machine/command.ts";
 import type { MemberDirectory } from "../state-machine/kv-backend.ts";
 import { decodeDedupValue, type DedupRecord, type KeyRecord } from "../state-machine/kv-types.ts";
+import { decodeDirectory, DIRECTORY } from "../storage/sqlite-kv-backend.ts";
 import { decodeNumber } from "../storage/staged-state.ts";
 import type { KvRow } from "../storage/statements.ts";
 
@@ -64,10 +63,8 @@ export class SqliteSnapshotSource {
 
   /** The member directory the state machine keeps (undefined before the first one). */
   directory(): MemberDirectory | undefined {
-    const row = this.db.prepare<[string], { value: Buffer }>("SELECT value FROM state WHERE name = ?").get("member_directory");
-    if (row === undefined) return undefined;
-    const r = new ByteReader(row.value);
-    return { clusterId: r.string(), members: readMembers(r) };
+    const row = this.db.prepare<[string], { value: Buffer }>("SELECT value FROM state WHERE name = ?").get(DIRECTORY);
+    return row === undefined ? undefined : decodeDirectory(row.value);
   }
 
   close(): void {

@@ -34,8 +34,8 @@ export interface DeltaKvSnapshot {
  * whole state in the core). The tables are at the applied revision A >= lastRevision, committed in the
  * same transaction as the snapshot record, so they never stand for less than the record says.
  *
- * It is a handle, so it never leaves the node: sent to a peer it is materialized as the full state at A
- * (Replica.send), and one received from a peer is refused. Shipping state at A for slots [0, lastRevision)
+ * It is a handle, so it never leaves the node: sent to a peer it is exported as the full state at A
+ * (Replica.send, snapshot/export-snapshot.ts), and one received from a peer is refused. Shipping state at A for slots [0, lastRevision)
  * is safe: slots lastRevision..A-1 were decided (A <= decidedIdx on the sender), so the receiver's log
  * holds the same commands there, and its apply loop skips slots below its applied revision.
  */
@@ -131,7 +131,8 @@ export interface AppliedState {
   exportState(): KvFullState;
 }
 
-/** The full state of `machine` (at its applied revision), for a snapshot that must leave the node. */
+/** The full state of `machine` (at its applied revision): a stored handle resolved in memory (a merge past
+ *  the applied revision). What leaves the node is exported off the hot path instead (snapshot/export-snapshot.ts). */
 export function materialize(machine: AppliedState): FullKvSnapshot {
   const state = machine.exportState();
   return { kind: "full", lastRevision: state.appliedRevision, state };

@@ -13,7 +13,8 @@ import { decodeNumber, encodeNumber } from "./staged-state.ts";
 import type { KvRow, Statements } from "./statements.ts";
 
 const APPLIED = "applied_revision";
-const DIRECTORY = "member_directory";
+/** The state-table row of the member directory (also read from snapshot copies: sqlite-snapshot-source.ts). */
+export const DIRECTORY = "member_directory";
 const WATCH_FLOOR = "watch_floor_revision";
 const EVENT_PUT = 1;
 const EVENT_DELETE = 2;
@@ -164,9 +165,7 @@ export class SqliteKvBackend implements KvBackend {
 
   getDirectory(): MemberDirectory | undefined {
     const bytes = this.state.get(DIRECTORY);
-    if (!bytes) return undefined;
-    const r = new ByteReader(bytes);
-    return { clusterId: r.string(), members: readMembers(r) };
+    return bytes ? decodeDirectory(bytes) : undefined;
   }
   setDirectory(directory: MemberDirectory): void {
     const w = new ByteWriter();
@@ -240,4 +239,10 @@ export class SqliteKvBackend implements KvBackend {
     this.committedFloor = decodeNumber(this.stmts.stateGet.get(WATCH_FLOOR)?.value, 1);
     this.loadHistorySizes();
   }
+}
+
+/** The member directory as the DIRECTORY row stores it. */
+export function decodeDirectory(bytes: Uint8Array): MemberDirectory {
+  const r = new ByteReader(bytes);
+  return { clusterId: r.string(), members: readMembers(r) };
 }
