@@ -4,7 +4,6 @@
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { once } from "node:events";
@@ -22,13 +21,9 @@ export interface MetadNode {
   log: string[];
 }
 
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
+// The testkit's port allocator, by path: the testkit depends on this package, so not by name.
+import { freePort } from "../../testkit/src/cluster/free-port.ts";
+export { freePort };
 
 export class MetadCluster {
   readonly nodes = new Map<string, MetadNode>();

@@ -3,7 +3,6 @@
 // tracked and killed when the test process exits, also on failure.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { once } from "node:events";
 
@@ -15,16 +14,8 @@ process.on("exit", () => {
   for (const c of live) c.kill("SIGKILL");
 });
 
-/** A TCP port that was free a moment ago (bound to port 0, then released). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const port = (server.address() as { port: number }).port;
-  server.close();
-  await once(server, "close");
-  return port;
-}
+/** Ports below the kernel's ephemeral range, claimed against other test processes (see testkit's free-port.ts). */
+export { freePort } from "@omnimeta/testkit";
 
 export interface MetadOptions {
   name: string;

@@ -4,6 +4,7 @@
 import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { ClusterService, MetadataService } from "@omnimeta/proto";
+import { freePort } from "@omnimeta/testkit";
 import { mkdtempSync, rmSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
@@ -91,14 +92,6 @@ export class LinkProxy {
     this.cut();
     await new Promise<void>((r) => this.server.close(() => r()));
   }
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 export interface TestNode {
