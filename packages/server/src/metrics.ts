@@ -214,7 +214,9 @@ export class ServerMetrics {
   readonly peerMessagesReceived = new Counter(this.r, "omnimeta_peer_messages_received_total", "Core messages received from peers");
   readonly peerMessagesDropped = new Counter(this.r, "omnimeta_peer_messages_dropped_total", "Core messages dropped (queue full or stream down)");
   readonly peerReconnects = new Counter(this.r, "omnimeta_peer_reconnects_total", "Outbound peer stream (re)connections");
-  readonly stateTransferBytes = new Counter(this.r, "omnimeta_state_transfer_bytes_total", "Bytes of state transfer (snapshot or log chunks to a joining or lagging node), by direction", ["direction"]);
+  readonly stateTransferBytes = new Counter(this.r, "omnimeta_state_transfer_bytes_total", "Bytes of state transfer (snapshot chunks pulled by a joining or lagging node, and log-carrying sync batches), by direction", ["direction"]);
+  readonly stateTransferFailures = new Counter(this.r, "omnimeta_state_transfer_failures_total", "Snapshot transfers this node received that failed and started over (sender gone, corrupt chunk, leader change)");
+  readonly stateTransferActive = new Gauge(this.r, "omnimeta_state_transfer_active", "1 while this node receives a snapshot from a peer");
   /** The largest encoded core-message batch sent to a peer (built whole in memory before it is cut into frames). */
   readonly peerBatchBytesMax = new Gauge(this.r, "omnimeta_peer_batch_bytes_max", "Largest encoded core-message batch sent to a peer since start (whole in memory before chunking), in bytes");
   /** The largest enveloped ExchangeRequest frame written onto a peer stream. */

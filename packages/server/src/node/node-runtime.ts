@@ -22,7 +22,8 @@ import { decodeMembership, encodeMembership, type Membership } from "./membershi
 import type { NodeLifecycleState, NodeStatus } from "./node-status.ts";
 import { carriesSnapshot, PeerNetwork } from "./peer-network.ts";
 import { proposalKey, Replica, type CoreMessage } from "./replica.ts";
-import { exportFullSnapshot } from "../snapshot/export-snapshot.ts";
+import { SnapshotOffers } from "../snapshot/snapshot-offers.ts";
+import { StateTransfer, type TransferProgress } from "./state-transfer.ts";
 import { RequestRouter } from "./request-router.ts";
 import { WatchHub } from "./watch-hub.ts";
 
@@ -52,6 +53,9 @@ export class NodeRuntime {
   address = "";
   membership: Membership | undefined;
   replica: Replica | undefined;
+  /** The snapshots this node offers to peers, and the one it receives (state transfer). */
+  offers: SnapshotOffers | undefined;
+  private transfer: StateTransfer | undefined;
   private network: PeerNetwork | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private readonly leaderListeners = new Set<(l: LeaderInfo) => void>();
@@ -174,11 +178,25 @@ export class NodeRuntime {
       metrics: this.metrics,
       logger: this.logger,
     });
+    this.offers = new SnapshotOffers(this.store, this.options.dataDir, nodeId, this.logger, (bytes) => this.metrics.addStateTransferBytes("sent", bytes));
+    this.transfer = new StateTransfer({
+      selfId: nodeId,
+      clusterId: () => this.clusterId,
+      staging: this.store.transfer,
+      clients: this.clients,
+      addresses: this.addresses,
+      logger: this.logger,
+      metrics: this.metrics,
+      deliver: (m) => this.replica?.deliverTransferred(m),
+    });
+    // Whatever a transfer cut by a crash left in the staging area goes, a few thousand rows per turn.
+    this.store.transfer.clear().catch((e: unknown) => this.logger.warn("emptying the transfer staging area failed", { error: e }));
     this.replica = new Replica(core, this.machine, nodeId, {
       commit: () => this.store.commit(),
       send: (to, messages) => this.network?.send(to, messages),
       committed: (events, jump) => this.watches.publish(events, jump),
-      exportSnapshot: () => exportFullSnapshot(this.store, this.options.dataDir),
+      offerSnapshot: (lastRevision) => this.offers?.offer(lastRevision),
+      snapshotOffered: (message, offer) => this.transfer?.offered(message, offer),
       changed: () => this.onChanged(),
       leaderHint: () => this.leaderHint(),
       fatal: (e) => this.onFatal(e),
@@ -193,7 +211,9 @@ export class NodeRuntime {
     // during the stall count for the round before it ends, so a busy node neither deposes a live leader
     // nor, as leader, steps down for want of a quorum that did answer.
     const timer = setInterval(() => setImmediate(() => {
-      if (this.tickTimer === timer) this.replica?.tick();
+      if (this.tickTimer !== timer) return;
+      this.replica?.tick();
+      this.offers?.releaseIdle();
     }), this.options.tickMs ?? defaultTickMs);
     this.tickTimer = timer;
     this.replica.tick();
@@ -342,7 +362,13 @@ export class NodeRuntime {
       appliedIdx: this.machine.appliedRevision,
       compactedIdx: s?.compactedIdx ?? 0,
       acceptedIdx: s?.acceptedIdx ?? 0,
+      transfer: this.transfer?.progress(),
     };
+  }
+
+  /** The snapshot this node is receiving, if any. */
+  transferProgress(): TransferProgress | undefined {
+    return this.transfer?.progress();
   }
 
   private registerGauges(): void {
@@ -355,6 +381,7 @@ export class NodeRuntime {
     m.decidedIdx.collect(() => [[undefined, this.replica?.core.getDecidedIdx() ?? 0]]);
     m.appliedIdx.collect(() => [[undefined, this.machine.appliedRevision]]);
     m.compactedIdx.collect(() => [[undefined, this.replica?.core.getCompactedIdx() ?? 0]]);
+    m.stateTransferActive.collect(() => [[undefined, this.transfer?.progress() ? 1 : 0]]);
   }
 
   /**
@@ -407,6 +434,8 @@ export class NodeRuntime {
     }
     this.watches.close();
     this.forwarder.close();
+    this.transfer?.close();
+    this.offers?.close();
     this.network?.close();
     this.clients.close();
     for (const w of this.flushWaiters) w();

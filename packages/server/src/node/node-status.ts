@@ -1,5 +1,7 @@
 // The plain status of a node, as the embedding API returns it (ClusterService.Status renders it as proto).
 
+import type { TransferProgress } from "./state-transfer.ts";
+
 export type NodeLifecycleState = "unprovisioned" | "joining" | "active" | "removed";
 
 export interface MemberInfo {
@@ -43,4 +45,6 @@ export interface NodeStatus {
   appliedIdx: number;
   compactedIdx: number;
   acceptedIdx: number;
+  /** The snapshot this node is receiving from a peer, while it does (a join, or a catch-up behind the trimmed log). */
+  transfer?: TransferProgress | undefined;
 }

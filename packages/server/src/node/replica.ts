@@ -10,19 +10,17 @@ import type { Message, OmniPaxos } from "@omnimeta/omnipaxos";
 import { ProposalError } from "@omnimeta/omnipaxos";
 import type { Command } from "../state-machine/command.ts";
 import type { KvStateMachine, SnapshotJump } from "../state-machine/kv-state-machine.ts";
-import { decodeKvSnapshot, type EncodedKvSnapshot, type KvSnapshot } from "../state-machine/kv-snapshot.ts";
+import type { KvSnapshot, OfferedKvSnapshot } from "../state-machine/kv-snapshot.ts";
 import { dedupTargetOf, type ApplyResult, type WatchEvent } from "../state-machine/kv-types.ts";
 import type { Limits } from "../limits.ts";
 import type { Logger } from "../log.ts";
 import type { ServerMetrics } from "../metrics.ts";
 import type { UnsafeFlags } from "../unsafe.ts";
 import { OpError, resourceExhausted, unavailable, type LeaderHintInfo } from "../rpc/op-error.ts";
+import { offerIn, withSyncSnapshot } from "./state-transfer.ts";
 
 export type CoreMessage = Message<Command, KvSnapshot>;
 export type Core = OmniPaxos<Command, KvSnapshot>;
-
-/** How long an unused full export is kept for re-sends (materialized()). */
-const exportCacheIdleMs = 30_000;
 
 /** The messages a flush sends before its commit (see flush()): the leader's replication and liveness
  *  traffic, which vouches for nothing on this node's disk. Promise, Accepted, Prepare and the rest wait. */
@@ -55,8 +53,11 @@ export interface ReplicaHooks {
   /** Events of the entries applied and committed in a flush (for watches), and the revisions a snapshot
    *  install skipped in it, if any. */
   committed(events: WatchEvent[], jump: SnapshotJump | undefined): void;
-  /** Builds the full committed state without blocking (for a stored snapshot sent to a peer). */
-  exportSnapshot(): Promise<EncodedKvSnapshot>;
+  /** The offer that stands for a stored snapshot sent to a peer, or undefined while it is being made
+   *  (snapshot/snapshot-offers.ts). */
+  offerSnapshot(lastRevision: number): OfferedKvSnapshot | undefined;
+  /** A peer's message offers a snapshot: it reaches the core once the snapshot is here (state-transfer.ts). */
+  snapshotOffered(message: CoreMessage, offer: OfferedKvSnapshot): void;
   /** Called after a flush in which leader, configuration or removal changed. */
   changed(): void;
   /** Where the leader is, for UNAVAILABLE answers. */
@@ -85,10 +86,6 @@ export class Replica {
   private lastRemoved = false;
   private lazyCommit: NodeJS.Timeout | undefined;
   private stopped = false;
-  /** An export for a stored snapshot is running (see materialized()). */
-  private exporting = false;
-  /** The last full export sent for a stored snapshot (see materialized()). */
-  private exportCache: { snapshot: EncodedKvSnapshot; usedAt: number } | undefined;
 
   constructor(
     readonly core: Core,
@@ -126,17 +123,25 @@ export class Replica {
 
   handleMessages(messages: readonly CoreMessage[]): void {
     if (this.stopped) return;
-    for (const raw of messages) {
-      const m = decodedSnapshot(raw);
-      if (m !== undefined && acceptable(m)) this.core.handleIncoming(m);
+    for (const m of messages) {
+      const offer = offerIn(m);
+      if (offer !== undefined) this.hooks.snapshotOffered(m, offer);
+      else if (acceptable(m)) this.core.handleIncoming(m);
     }
+    this.acceptPhase = undefined;
+    this.input();
+  }
+
+  /** A held message whose offered snapshot is now complete in the staging area (state-transfer.ts). */
+  deliverTransferred(m: CoreMessage): void {
+    if (this.stopped) return;
+    this.core.handleIncoming(m);
     this.acceptPhase = undefined;
     this.input();
   }
 
   tick(): void {
     if (this.stopped) return;
-    this.releaseIdleExport();
     this.core.tick();
     this.acceptPhase = undefined;
     this.input();
@@ -423,11 +428,11 @@ export class Replica {
     for (let m of outgoing) {
       const sync = syncOf(m);
       if (sync?.snapshot?.snapshot.kind === "stored") {
-        const full = this.materialized(sync.snapshot.snapshot.lastRevision);
-        // Not exported yet: drop the message, as the network may. The core re-sends it (its resend timer,
-        // or the receiver's next request), and by then the export is ready.
-        if (full === undefined) continue;
-        m = withSnapshot(m, sync, full);
+        const offer = this.hooks.offerSnapshot(sync.snapshot.snapshot.lastRevision);
+        // No copy to offer yet: drop the message, as the network may. The core re-sends it (its resend timer,
+        // or the receiver's next request), and by then the copy is ready.
+        if (offer === undefined) continue;
+        m = withSyncSnapshot(m, offer);
       }
       const list = byPeer.get(m.to);
       if (list) list.push(m);
@@ -440,41 +445,6 @@ export class Replica {
         this.hooks.send(to, batch);
       }
     }
-  }
-
-  /**
-   * The full state to send for a stored snapshot handle at `lastRevision`. Exporting it reads every row
-   * (seconds at 200k keys, with the event loop blocked), and the leader re-sends its AcceptSync every few
-   * ticks until the receiver answers: exporting afresh for each re-send stalled the leader into 29
-   * elections during one bench:join. Any export at revision >= lastRevision serves, so the last one is
-   * kept until a later handle outgrows it or it goes unused for a while.
-   */
-  private materialized(lastRevision: number): EncodedKvSnapshot | undefined {
-    const now = performance.now();
-    const c = this.exportCache;
-    if (c !== undefined && c.snapshot.lastRevision >= lastRevision && now - c.usedAt < exportCacheIdleMs) {
-      c.usedAt = now;
-      return c.snapshot;
-    }
-    if (this.exporting) return undefined;
-    // Built off the hot path (snapshot/export-snapshot.ts): the committed state, at a committed revision.
-    this.exporting = true;
-    this.hooks.exportSnapshot().then((snapshot) => {
-      // Committed state may trail the handle (its compaction was in the flush that sent it): then it
-      // cannot serve, and the next re-send starts another export.
-      if (snapshot.lastRevision >= lastRevision) this.exportCache = { snapshot, usedAt: performance.now() };
-      this.logger.info("snapshot exported for a peer", { revision: snapshot.lastRevision, bytes: snapshot.bytes.length, neededRevision: lastRevision });
-    }, (e: unknown) => {
-      this.logger.warn("snapshot export failed; retrying at the next re-send", { error: (e as Error).message });
-    }).finally(() => {
-      this.exporting = false;
-    });
-    return undefined;
-  }
-
-  /** Drops the kept export once unused for a while (it holds the whole state in memory). */
-  private releaseIdleExport(): void {
-    if (this.exportCache !== undefined && performance.now() - this.exportCache.usedAt >= exportCacheIdleMs) this.exportCache = undefined;
   }
 
   private answer(results: Array<[string, ApplyResult]>): void {
@@ -614,35 +584,16 @@ function syncOf(m: CoreMessage): Sync | undefined {
   return m.kind === "Promise" || m.kind === "AcceptSync" || m.kind === "CatchUp" ? m.sync : undefined;
 }
 
-/** `m` with an encoded snapshot decoded (the core sees only full or delta snapshots); undefined when it
- *  does not decode to a full snapshot (a corrupt or forged one is dropped, as a lost message). */
-function decodedSnapshot(m: CoreMessage): CoreMessage | undefined {
-  const sync = syncOf(m);
-  const snap = sync?.snapshot?.snapshot;
-  if (snap?.kind !== "encoded") return m;
-  let full: KvSnapshot;
-  try {
-    full = decodeKvSnapshot(snap.bytes);
-  } catch {
-    return undefined;
-  }
-  if (full.kind !== "full") return undefined;
-  return withSnapshot(m, sync!, full);
-}
-
-/** `m` with the snapshot of its sync payload replaced by `snapshot` (same compacted index). */
-function withSnapshot(m: CoreMessage, sync: Sync, snapshot: KvSnapshot): CoreMessage {
-  return { ...m, sync: { ...sync, snapshot: { compactedIdx: sync.snapshot!.compactedIdx, snapshot } } } as CoreMessage;
-}
-
 /**
  * What a peer may send us. A stored snapshot is a handle to the sender's own tables (kv-snapshot.ts): it
- * means nothing here. A Compaction request would make us snapshot past what we have applied; our nodes
- * compact locally only (node/compaction.ts) and never send one.
+ * means nothing here, and a staged one names our own staging area, which only state-transfer.ts may vouch
+ * for. A Compaction request would make us snapshot past what we have applied; our nodes compact locally
+ * only (node/compaction.ts) and never send one.
  */
 function acceptable(m: CoreMessage): boolean {
   if (m.kind === "Compaction") return false;
-  return syncOf(m)?.snapshot?.snapshot.kind !== "stored";
+  const kind = syncOf(m)?.snapshot?.snapshot.kind;
+  return kind !== "stored" && kind !== "staged";
 }
 
 /**

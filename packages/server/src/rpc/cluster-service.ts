@@ -3,7 +3,7 @@
 
 import { Code, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
-import { AddMemberResponseSchema, BallotSchema, ClusterService, NodeState, RemoveMemberResponseSchema, type StatusResponse } from "@omnimeta/proto";
+import { AddMemberResponseSchema, BallotSchema, SnapshotTransferSchema, ClusterService, NodeState, RemoveMemberResponseSchema, type StatusResponse } from "@omnimeta/proto";
 import { FORWARDED_HEADER } from "../node/leader-forwarder.ts";
 import { configurationToProto } from "../node/membership.ts";
 import type { MembershipChanges } from "../node/membership-changes.ts";
@@ -38,6 +38,16 @@ export function statusToProto(s: NodeStatus): Omit<StatusResponse, "$typeName"> 
     appliedIdx: BigInt(s.appliedIdx),
     compactedIdx: BigInt(s.compactedIdx),
     acceptedIdx: BigInt(s.acceptedIdx),
+    transfer: s.transfer
+      ? create(SnapshotTransferSchema, {
+          fromNodeId: BigInt(s.transfer.fromNodeId),
+          revision: BigInt(s.transfer.revision),
+          bytesReceived: BigInt(s.transfer.bytesReceived),
+          recordsReceived: BigInt(s.transfer.recordsReceived),
+          recordsTotal: BigInt(s.transfer.recordsTotal),
+          startedAtUnixMs: BigInt(s.transfer.startedAtUnixMs),
+        })
+      : undefined,
   };
 }
 

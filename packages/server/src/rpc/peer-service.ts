@@ -7,6 +7,7 @@ import { PeerService } from "@omnimeta/proto";
 import type { MembershipChanges } from "../node/membership-changes.ts";
 import type { NodeRuntime } from "../node/node-runtime.ts";
 import { OpError } from "./op-error.ts";
+import { UnknownOfferError } from "../snapshot/snapshot-offers.ts";
 import { requirePeerCertificate } from "../tls/peer-auth.ts";
 import { validateMemberAddress, validateName } from "./validate.ts";
 
@@ -63,6 +64,26 @@ export function peerService(rt: NodeRuntime, changes: MembershipChanges): Servic
     identify: (_req, ctx) => {
       requirePeerCertificate(ctx);
       return changes.identity();
+    },
+    // The snapshot a sync message of ours offered (snapshot/snapshot-offers.ts), pulled by its receiver.
+    async *fetchSnapshot(req, ctx) {
+      requirePeerCertificate(ctx);
+      if (req.clusterId !== rt.clusterId || rt.clusterId === "") {
+        throw new ConnectError(`this node belongs to cluster "${rt.clusterId}", not "${req.clusterId}"`, Code.FailedPrecondition);
+      }
+      const offers = rt.offers;
+      if (offers === undefined || rt.closing) throw new ConnectError("this node offers no snapshot", Code.Unavailable);
+      let chunks;
+      try {
+        chunks = offers.chunks(req.transferId, rt.clusterId, Number(req.from));
+        for (const chunk of chunks) {
+          if (ctx.signal.aborted) break;
+          yield { offset: BigInt(chunk.offset), data: chunk.data, crc32: chunk.crc32 };
+        }
+      } catch (e) {
+        if (e instanceof UnknownOfferError) throw new ConnectError(e.message, Code.NotFound);
+        throw e;
+      }
     },
     admit(req, ctx) {
       requirePeerCertificate(ctx);

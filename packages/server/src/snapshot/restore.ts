@@ -72,6 +72,7 @@ export async function restoreFromSnapshot(rt: NodeRuntime, file: string): Promis
       header = record.header;
       continue;
     }
+    if (record.kind !== "key") continue; // de-dup and directory records belong to the old cluster
     kv.putKey(record.key);
     stagedBytes += record.key.key.length + record.key.value.length;
     if (++stagedKeys >= importBatchKeys || stagedBytes >= importBatchBytes) {
@@ -89,7 +90,9 @@ export async function restoreFromSnapshot(rt: NodeRuntime, file: string): Promis
   // The consensus core starts with slots [0, revision) compacted into a snapshot of this state, so the log
   // continues at revision + 1 and joiners are synced from the snapshot.
   if (revision > 0) {
-    const snapshot: KvSnapshot = { kind: "full", lastRevision: revision, state: rt.machine.exportState() };
+    // The tables just written are the state at `revision`: the snapshot is the stored handle to them, never
+    // the whole state as one object (which held it all in memory).
+    const snapshot: KvSnapshot = { kind: "stored", lastRevision: revision };
     store.setSnapshot(revision, snapshot);
     store.setDecidedIdx(revision);
   }

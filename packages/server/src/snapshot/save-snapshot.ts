@@ -10,36 +10,50 @@ import { SqliteSnapshotSource } from "./sqlite-snapshot-source.ts";
 /** Largest chunk of one SaveSnapshotResponse. */
 export const snapshotChunkBytesMax = 1024 * 1024;
 
-/** The snapshot bytes, chunked; `source` is closed (and its copy removed) when the stream ends or is cut. */
-export async function* snapshotChunks(source: SqliteSnapshotSource, clusterId: string, chunkBytesMax = snapshotChunkBytesMax): AsyncGenerator<Uint8Array> {
+/**
+ * The snapshot bytes of `source`, chunked; `source` is closed (and its copy removed) when the stream ends or
+ * is cut. With `transfer`, the stream also carries the de-dup records and the member directory (a snapshot
+ * for a peer, not for a file).
+ */
+export function* snapshotChunks(source: SqliteSnapshotSource, clusterId: string, chunkBytesMax = snapshotChunkBytesMax, transfer = false): Generator<Uint8Array> {
+  try {
+    yield* chunked(snapshotFrames(source, clusterId, transfer), chunkBytesMax);
+  } finally {
+    source.close();
+  }
+}
+
+function* snapshotFrames(source: SqliteSnapshotSource, clusterId: string, transfer: boolean): Generator<Uint8Array> {
   const encoder = new SnapshotEncoder();
-  let pending: Uint8Array[] = [encoder.header({ revision: source.revision, clusterId, keyCount: source.keyCount })];
-  let pendingBytes = pending[0]!.length;
+  yield encoder.header({ revision: source.revision, clusterId, keyCount: source.keyCount });
+  for (const key of source.keys()) yield encoder.key(key);
+  if (transfer) {
+    for (const [id, rec] of source.dedup()) yield encoder.dedup(id, rec);
+    yield encoder.directory(source.directory());
+  }
+  yield encoder.end();
+}
+
+/** `frames` packed into chunks of at most chunkBytesMax bytes; a frame larger than a chunk (a value near the 1 MiB limit) is cut across chunks. */
+function* chunked(frames: Iterable<Uint8Array>, chunkBytesMax: number): Generator<Uint8Array> {
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
   const take = (): Uint8Array => {
     const out = Buffer.concat(pending);
     pending = [];
     pendingBytes = 0;
     return out;
   };
-  try {
-    for (const key of source.keys()) {
-      const frame = encoder.key(key);
-      if (pendingBytes + frame.length > chunkBytesMax && pendingBytes > 0) yield take();
-      // A frame larger than a chunk (a value near the 1 MiB limit) is cut across chunks.
-      for (let at = 0; at < frame.length; at += chunkBytesMax) {
-        const piece = frame.subarray(at, at + chunkBytesMax);
-        if (pendingBytes + piece.length > chunkBytesMax) yield take();
-        pending.push(piece);
-        pendingBytes += piece.length;
-      }
+  for (const frame of frames) {
+    if (pendingBytes + frame.length > chunkBytesMax && pendingBytes > 0) yield take();
+    for (let at = 0; at < frame.length; at += chunkBytesMax) {
+      const piece = frame.subarray(at, at + chunkBytesMax);
+      if (pendingBytes + piece.length > chunkBytesMax) yield take();
+      pending.push(piece);
+      pendingBytes += piece.length;
     }
-    const end = encoder.end();
-    if (pendingBytes + end.length > chunkBytesMax) yield take();
-    pending.push(end);
-    yield take();
-  } finally {
-    source.close();
   }
+  if (pendingBytes > 0) yield take();
 }
 
 /** The handler: an active node snapshots its own applied state (a decided prefix of the log). Errors leave as Connect codes. */
@@ -49,7 +63,7 @@ export async function* saveSnapshot(rt: NodeRuntime): AsyncGenerator<{ chunk: Ui
     const source = await SqliteSnapshotSource.open(rt.store, rt.options.dataDir);
     rt.logger.info("snapshot save started", { revision: source.revision, keyCount: source.keyCount });
     let bytes = 0;
-    for await (const chunk of snapshotChunks(source, rt.clusterId)) {
+    for (const chunk of snapshotChunks(source, rt.clusterId)) {
       bytes += chunk.length;
       yield { chunk };
     }

@@ -5,11 +5,19 @@
 //   frame = type (1 byte) · payload length (u32 big-endian) · payload
 //   HEADER (once, first): varint revision · string source cluster id · varint key count
 //   KEY (key count times, ascending by key): string key · bytes value · varint version · varint createRevision · varint modRevision
+//   DEDUP (state transfer only, after the keys): a de-dup record (kv-snapshot.ts writeFullDedup)
+//   DIRECTORY (state transfer only, at most once, after the keys): the member directory (writeFullDirectory)
 //   END (once, last): varint key count (again, so that a cut between frames is caught before the checksum)
+//
+// The same stream carries a snapshot to a peer (state transfer: node/state-transfer.ts), where the
+// replicated state also holds the de-dup records and the member directory. A file never holds them
+// (ctl snapshot save starts a new cluster on restore), and restore ignores them.
 
 import { createHash, type Hash } from "node:crypto";
 import { ByteReader, ByteWriter } from "../state-machine/byte-codec.ts";
-import type { KeyRecord } from "../state-machine/kv-types.ts";
+import type { MemberDirectory } from "../state-machine/kv-backend.ts";
+import { readFullDedup, readFullDirectory, writeFullDedup, writeFullDirectory } from "../state-machine/kv-snapshot.ts";
+import type { DedupRecord, KeyRecord } from "../state-machine/kv-types.ts";
 import { compareKeys } from "../state-machine/memory-kv-backend.ts";
 
 export const SNAPSHOT_MAGIC = Buffer.from("OMNISNAP", "ascii");
@@ -22,6 +30,8 @@ const frameBytesMax = 64 * 1024 * 1024;
 const T_HEADER = 1;
 const T_KEY = 2;
 const T_END = 3;
+const T_DEDUP = 4;
+const T_DIRECTORY = 5;
 
 export interface SnapshotHeader {
   /** The revision (applied log index) the snapshot is at. */
@@ -57,6 +67,18 @@ export class SnapshotEncoder {
     return this.frame(T_KEY, payload);
   }
 
+  dedup(id: string, rec: DedupRecord): Uint8Array {
+    const w = new ByteWriter(64 + id.length);
+    writeFullDedup(w, id, rec);
+    return this.frame(T_DEDUP, w.finish());
+  }
+
+  directory(d: MemberDirectory | undefined): Uint8Array {
+    const w = new ByteWriter(256);
+    writeFullDirectory(w, d);
+    return this.frame(T_DIRECTORY, w.finish());
+  }
+
   end(): Uint8Array {
     if (this.keysWritten !== this.expectedKeys) {
       throw new Error(`snapshot encoder: the header announced ${this.expectedKeys} keys but ${this.keysWritten} were written`);
@@ -75,8 +97,12 @@ export class SnapshotEncoder {
   }
 }
 
-/** What a reader yields: the header first, then every key, ascending. */
-export type SnapshotRecord = { kind: "header"; header: SnapshotHeader } | { kind: "key"; key: KeyRecord };
+/** What a reader yields: the header first, then every key, ascending, then (a transfer) de-dup records and the directory. */
+export type SnapshotRecord =
+  | { kind: "header"; header: SnapshotHeader }
+  | { kind: "key"; key: KeyRecord }
+  | { kind: "dedup"; id: string; record: DedupRecord }
+  | { kind: "directory"; directory: MemberDirectory | undefined };
 
 /**
  * Decodes a snapshot from its bytes (in chunks of any size), checking the magic, the format version,
@@ -91,6 +117,7 @@ export async function* readSnapshot(chunks: AsyncIterable<Uint8Array>): AsyncGen
   let header: SnapshotHeader | undefined;
   let keyCount = 0;
   let lastKey: string | undefined;
+  let pastKeys = false;
   let ended = false;
   const fail = (why: string): never => {
     throw new SnapshotFormatError(why);
@@ -123,7 +150,11 @@ export async function* readSnapshot(chunks: AsyncIterable<Uint8Array>): AsyncGen
       } else if (record.kind === "header") {
         header = record.header;
         yield record;
+      } else if (record.kind !== "key") {
+        pastKeys = true;
+        yield record;
       } else {
+        if (pastKeys) fail("corrupt snapshot: a key after the de-dup records");
         if (lastKey !== undefined && compareKeys(record.key.key, lastKey) <= 0) fail("corrupt snapshot: keys out of order");
         lastKey = record.key.key;
         keyCount++;
@@ -153,6 +184,18 @@ function decodeFrame(type: number, r: ByteReader, header: SnapshotHeader | undef
         r.end();
         if (key.modRevision > header!.revision || key.createRevision > key.modRevision || key.version < 1) fail(`corrupt snapshot: key "${key.key}" has impossible revisions`);
         return { kind: "key", key };
+      }
+      case T_DEDUP: {
+        if (header === undefined) fail("corrupt snapshot: a de-dup record before the header");
+        const [id, record] = readFullDedup(r);
+        r.end();
+        return { kind: "dedup", id, record };
+      }
+      case T_DIRECTORY: {
+        if (header === undefined) fail("corrupt snapshot: a directory before the header");
+        const directory = readFullDirectory(r);
+        r.end();
+        return { kind: "directory", directory };
       }
       case T_END:
         if (header === undefined) fail("corrupt snapshot: the end before the header");

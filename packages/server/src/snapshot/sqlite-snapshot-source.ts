@@ -23,6 +23,8 @@ export class SqliteSnapshotSource {
   private constructor(
     private readonly db: Database.Database,
     private readonly path: string,
+    /** close() removes the copy (false: another owner shares it, snapshot-offers.ts). */
+    private readonly owned: boolean,
     /** The applied revision of the copy: every key below is as of this revision. */
     readonly revision: number,
     readonly keyCount: number,
@@ -30,15 +32,36 @@ export class SqliteSnapshotSource {
 
   /** Copies the committed state of `store` (whose data dir is `dataDir`) and opens the copy. */
   static async open(store: BackupSource, dataDir: string): Promise<SqliteSnapshotSource> {
+    const path = await SqliteSnapshotSource.copy(store, dataDir);
+    try {
+      return SqliteSnapshotSource.openCopy(path, true);
+    } catch (e) {
+      removeCopy(path);
+      throw e;
+    }
+  }
+
+  /** Makes a copy of the committed state of `store` in `dataDir`; returns its path (removeCopy() it). */
+  static async copy(store: BackupSource, dataDir: string): Promise<string> {
     const path = join(dataDir, `${COPY_PREFIX}${randomUUID()}.sqlite`);
     try {
       await store.backupTo(path);
-      const db = new Database(path);
-      const applied = db.prepare<[string], { value: Buffer }>("SELECT value FROM state WHERE name = ?").get("applied_revision");
-      const count = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM kv").get()!.n;
-      return new SqliteSnapshotSource(db, path, decodeNumber(applied?.value, 0), count);
+      return path;
     } catch (e) {
       removeCopy(path);
+      throw e;
+    }
+  }
+
+  /** Opens a copy made by copy(); each reader of one copy opens its own connection (one statement iterates at a time per connection). */
+  static openCopy(path: string, owned: boolean): SqliteSnapshotSource {
+    const db = new Database(path, { fileMustExist: true });
+    try {
+      const applied = db.prepare<[string], { value: Buffer }>("SELECT value FROM state WHERE name = ?").get("applied_revision");
+      const count = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM kv").get()!.n;
+      return new SqliteSnapshotSource(db, path, owned, decodeNumber(applied?.value, 0), count);
+    } catch (e) {
+      db.close();
       throw e;
     }
   }
@@ -69,11 +92,11 @@ export class SqliteSnapshotSource {
 
   close(): void {
     this.db.close();
-    removeCopy(this.path);
+    if (this.owned) removeCopy(this.path);
   }
 }
 
-function removeCopy(path: string): void {
+export function removeCopy(path: string): void {
   for (const suffix of ["", "-wal", "-shm", "-journal"]) rmSync(path + suffix, { force: true });
 }
 

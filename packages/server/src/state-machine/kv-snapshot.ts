@@ -45,17 +45,33 @@ export interface StoredKvSnapshot {
 }
 
 /**
- * A full snapshot already in its encoded form (encodeKvSnapshot), as a stored handle is sent to a peer:
- * one Uint8Array serializes as a copy, where 200k key objects took seconds of the sender's event loop
- * (deposing it). The receiver decodes it before its core sees it (Replica.handleMessages).
+ * A stored handle as it goes to a peer: not the state but an offer of it. The sender keeps a consistent
+ * copy of its tables at lastRevision (snapshot/snapshot-offers.ts) and the receiver pulls it in bounded
+ * chunks (FetchSnapshot) before its core sees the message (node/state-transfer.ts). Sending the state
+ * itself in the message held it whole in memory on both sides (1.7 GB on a 200 MB join).
  */
-export interface EncodedKvSnapshot {
-  kind: "encoded";
+export interface OfferedKvSnapshot {
+  kind: "offer";
   lastRevision: number;
-  bytes: Uint8Array;
+  transferId: string;
+  /** The offering node (where to fetch it). */
+  from: number;
+  /** Keys plus de-dup records in it (for progress). */
+  records: number;
 }
 
-export type KvSnapshot = FullKvSnapshot | DeltaKvSnapshot | StoredKvSnapshot | EncodedKvSnapshot;
+/**
+ * A received snapshot, complete and checked in this node's staging area, handed to the core in place of
+ * the offer. When the core installs it (Storage.setSnapshot) the staging tables are swapped in and it is
+ * recorded as a stored handle (storage/node-store.ts). Never sent, never stored.
+ */
+export interface StagedKvSnapshot {
+  kind: "staged";
+  lastRevision: number;
+  transferId: string;
+}
+
+export type KvSnapshot = FullKvSnapshot | DeltaKvSnapshot | StoredKvSnapshot | OfferedKvSnapshot | StagedKvSnapshot;
 
 const NO_HISTORY: StateMachineLimits = { ...DEFAULT_STATE_MACHINE_LIMITS, watchHistoryRevisions: 0 };
 
@@ -96,7 +112,9 @@ export function createKvSnapshot(commands: readonly Command[], firstIdx: number,
 /** `base` followed by `delta`. Full + anything resolves; delta + delta concatenates. */
 export function mergeKvSnapshots(base: KvSnapshot, delta: KvSnapshot): KvSnapshot {
   if (base.kind === "stored" || delta.kind === "stored") throw new RangeError("a stored snapshot is merged by storedKvSnapshotSpec, with its state machine");
-  if (base.kind === "encoded" || delta.kind === "encoded") throw new RangeError("an encoded snapshot is decoded before it reaches the core");
+  if (base.kind === "offer" || base.kind === "staged" || delta.kind === "offer" || delta.kind === "staged") {
+    throw new RangeError(`a${base.kind === "offer" || delta.kind === "offer" ? "n offered" : " staged"} snapshot is installed, never merged`);
+  }
   if (delta.kind === "full") return delta.lastRevision >= base.lastRevision ? delta : base;
   if (delta.lastRevision <= base.lastRevision) return base;
   if (delta.firstRevision > base.lastRevision + 1) {
@@ -174,7 +192,7 @@ const S_FULL_TARGETS = 3;
 const S_STORED = 4;
 
 export function encodeKvSnapshot(snapshot: KvSnapshot): Uint8Array {
-  if (snapshot.kind === "encoded") return snapshot.bytes;
+  if (snapshot.kind === "offer" || snapshot.kind === "staged") throw new RangeError(`a snapshot of kind ${snapshot.kind} is never encoded`);
   if (snapshot.kind === "stored") return new ByteWriter(16).u8(S_STORED).varint(snapshot.lastRevision).finish();
   const w = new ByteWriter(1024);
   if (snapshot.kind === "delta") {
@@ -194,8 +212,8 @@ export function encodeKvSnapshot(snapshot: KvSnapshot): Uint8Array {
   return w.finish();
 }
 
-// The full format in pieces, for an encoder that writes it a page at a time (snapshot/export-snapshot.ts):
-// header, the keys, the de-dup count and records, the directory.
+// The full format in pieces: header, the keys, the de-dup count and records, the directory. A de-dup record
+// and the directory are also records of the state-transfer stream (snapshot/snapshot-format.ts).
 export function writeFullHeader(w: ByteWriter, lastRevision: number, keyCount: number): void {
   w.u8(S_FULL_TARGETS).varint(lastRevision).varint(keyCount);
 }
@@ -213,6 +231,15 @@ export function writeFullDirectory(w: ByteWriter, directory: KvFullState["direct
     w.string(directory.clusterId);
     writeMembers(w, directory.members);
   }
+}
+export function readFullDedup(r: ByteReader, withTarget = true): [string, DedupRecord] {
+  const id = r.string();
+  const rec: DedupRecord = { revision: r.varint(), result: readApplyResult(r) };
+  const target = withTarget ? r.string() : "";
+  return [id, target === "" ? rec : { ...rec, target }];
+}
+export function readFullDirectory(r: ByteReader): KvFullState["directory"] {
+  return r.u8() === 1 ? { clusterId: r.string(), members: readMembers(r) } : undefined;
 }
 
 export function decodeKvSnapshot(bytes: Uint8Array): KvSnapshot {
@@ -233,13 +260,8 @@ export function decodeKvSnapshot(bytes: Uint8Array): KvSnapshot {
       keys.push({ key: r.string(), value: r.bytes(), version: r.varint(), createRevision: r.varint(), modRevision: r.varint() });
     }
     const dedup: KvFullState["dedup"] = [];
-    for (let i = r.varint(); i > 0; i--) {
-      const id = r.string();
-      const rec: DedupRecord = { revision: r.varint(), result: readApplyResult(r) };
-      const target = tag === S_FULL_TARGETS ? r.string() : "";
-      dedup.push([id, target === "" ? rec : { ...rec, target }]);
-    }
-    const directory = r.u8() === 1 ? { clusterId: r.string(), members: readMembers(r) } : undefined;
+    for (let i = r.varint(); i > 0; i--) dedup.push(readFullDedup(r, tag === S_FULL_TARGETS));
+    const directory = readFullDirectory(r);
     snapshot = { kind: "full", lastRevision, state: { appliedRevision: lastRevision, keys, dedup, directory } };
   } else if (tag === S_STORED) {
     snapshot = { kind: "stored", lastRevision: r.varint() };

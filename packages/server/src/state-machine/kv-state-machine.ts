@@ -148,6 +148,11 @@ export class KvStateMachine {
     return j;
   }
 
+  /** The state jumped from revision `from` to `to` outside apply (the store swapped in a received snapshot's tables). */
+  noteSnapshotJump(from: number, to: number): void {
+    this.pendingJump = { from: this.pendingJump?.from ?? from, to };
+  }
+
   /** Drops collected events (e.g. after a failed commit, before the process stops). */
   discardEvents(): void {
     this.pendingJump = undefined;
@@ -199,7 +204,7 @@ export class KvStateMachine {
     if (snapshot.lastRevision <= this.appliedRevision) return;
     // Our own tables stand for at least their applied revision: a handle beyond it cannot exist.
     assert(snapshot.kind !== "stored", () => `stored snapshot at ${snapshot.lastRevision} beyond applied ${this.appliedRevision}`);
-    assert(snapshot.kind !== "encoded", () => "an encoded snapshot must be decoded before it is installed");
+    assert(snapshot.kind !== "offer" && snapshot.kind !== "staged", () => `a${snapshot.kind === "offer" ? "n offered" : " staged"} snapshot at ${snapshot.lastRevision} beyond applied ${this.appliedRevision}: the store swaps one in when the core records it`);
     if (snapshot.kind === "full") {
       const from = this.pendingJump?.from ?? this.appliedRevision;
       this.backend.importState(snapshot.state);

@@ -29,6 +29,20 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    description: "staging tables of a snapshot being received (state transfer)",
+    // Same shape as kv and dedup: a received snapshot is written here chunk by chunk and swapped in by
+    // renaming (storage/transfer-staging.ts), so the switch is O(1) and atomic with the snapshot record.
+    sql: `
+      CREATE TABLE transfer_kv (
+        key TEXT PRIMARY KEY, value BLOB NOT NULL, version INTEGER NOT NULL,
+        create_rev INTEGER NOT NULL, mod_rev INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE transfer_dedup (request_id TEXT PRIMARY KEY, revision INTEGER NOT NULL, result BLOB NOT NULL) WITHOUT ROWID;
+      CREATE INDEX transfer_dedup_by_revision ON transfer_dedup (revision);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -35,5 +35,15 @@ export function openNodeStore(options: OpenNodeStoreOptions): { store: NodeStore
     snapshotCodec: kvSnapshotCodec,
   });
   const stateMachine = new KvStateMachine(store.kv, options.stateMachineLimits ?? DEFAULT_STATE_MACHINE_LIMITS);
+  // A snapshot received from a peer reaches the core as "staged" (node/state-transfer.ts): when the core
+  // installs it, its tables are swapped in, in the commit that records it, and it is recorded as what it
+  // now is, a stored handle to this node's own tables at that revision.
+  store.adoptSnapshot = (snapshot) => {
+    if (snapshot.kind !== "staged") return snapshot;
+    const from = stateMachine.appliedRevision;
+    store.swapInTransfer(snapshot.transferId);
+    stateMachine.noteSnapshotJump(from, snapshot.lastRevision);
+    return { kind: "stored", lastRevision: snapshot.lastRevision };
+  };
   return { store, stateMachine };
 }

@@ -36,3 +36,17 @@ export function openDatabase(dataDir: string): Database.Database {
     throw e;
   }
 }
+
+/**
+ * Runs `fn` (one transaction) with synchronous=NORMAL: committed to the WAL without its fsync. Only for
+ * writes that may be lost in a crash; the next fsynced commit makes them durable too (the WAL is one
+ * append-only file).
+ */
+export function withoutFsync<R>(db: Database.Database, fn: () => R): R {
+  db.pragma("synchronous = NORMAL");
+  try {
+    return db.transaction(fn)();
+  } finally {
+    db.pragma("synchronous = FULL");
+  }
+}

@@ -188,19 +188,34 @@ export class SqliteKvBackend implements KvBackend {
   }
 
   importState(state: KvFullState): void {
+    this.adoptTransferred(state.appliedRevision, state.directory);
     this.keys = new Map(state.keys.map((k) => [k.key, k]));
     this.keysCleared = true;
     this.dedup = new Map(state.dedup);
     this.dedupCleared = true;
+  }
+
+  /**
+   * The tables were just swapped for a received snapshot's (SqliteStore.swapInTransfer): they are the state
+   * at `appliedRevision`. Whatever was staged for the old tables goes, and so does the watch history (a
+   * watch from before is told it was compacted). importState starts from the same reset.
+   */
+  adoptTransferred(appliedRevision: number, directory: MemberDirectory | undefined): void {
+    this.keys = new Map();
+    this.keysCleared = false;
+    this.dedup = new Map();
+    this.dedupCleared = false;
+    this.dedupPruneMax = -1;
+    this.dedupPruneStaged = false;
     this.events = [];
     this.historyCleared = true;
     this.historySizes = [];
     this.historyHead = 0;
     this.historyBytes = 0;
-    if (state.directory) this.setDirectory(state.directory);
+    if (directory) this.setDirectory(directory);
     else this.state.delete(DIRECTORY);
-    this.setAppliedRevision(state.appliedRevision);
-    this.state.set(WATCH_FLOOR, encodeNumber(state.appliedRevision + 1));
+    this.setAppliedRevision(appliedRevision);
+    this.state.set(WATCH_FLOOR, encodeNumber(appliedRevision + 1));
   }
 
   flush(): void {

@@ -7,11 +7,12 @@ import { deserialize, serialize } from "node:v8";
 import type { Ballot, ConfigurationRecord, Storage, StoredEntry } from "@omnimeta/omnipaxos";
 import { assert } from "../state-machine/assert.ts";
 import { DataDirMismatchError, loadIdentity, stageClusterId, stageNodeId, type StoreIdentity } from "./identity.ts";
-import { openDatabase } from "./open-database.ts";
+import { openDatabase, withoutFsync } from "./open-database.ts";
 import { SqliteKvBackend } from "./sqlite-kv-backend.ts";
 import { type EntryCodec, StagedLog } from "./staged-log.ts";
 import { StagedState, decodeNumber, encodeNumber } from "./staged-state.ts";
 import { prepareStatements, type Statements } from "./statements.ts";
+import { TransferStaging } from "./transfer-staging.ts";
 
 export interface OpenStoreOptions<T, S> {
   dataDir: string;
@@ -66,6 +67,15 @@ export class SqliteStore<T, S> implements Storage<T, S> {
   readonly identity: StoreIdentity;
   /** The state machine's backend; its writes commit with the consensus state. */
   readonly kv: SqliteKvBackend;
+  /** Where a snapshot received from a peer is written before it is swapped in (swapInTransfer). */
+  readonly transfer: TransferStaging;
+  /**
+   * Called by setSnapshot with the core's snapshot before it is recorded; returns what to record. The
+   * application's hook to switch in a received snapshot (swapInTransfer) exactly when the core installs it.
+   */
+  adoptSnapshot: ((snapshot: S) => S) | undefined;
+  /** swapInTransfer opened a transaction that the next commit() ends. */
+  private swapOpen = false;
   private readonly db: Database;
   private readonly stmts: Statements;
   private readonly state: StagedState;
@@ -78,6 +88,7 @@ export class SqliteStore<T, S> implements Storage<T, S> {
   private snapshot: S | undefined;
   private failed: Error | undefined;
   private closed = false;
+  private readonly commitBody: () => void;
   private readonly commitTx: () => void;
   /**
    * A staged write that must be on disk before this turn's messages and answers leave: a log write, the
@@ -98,6 +109,7 @@ export class SqliteStore<T, S> implements Storage<T, S> {
     this.identity = loadIdentity(this.state, options.dataDir, options.name, options.clusterId);
     this.log = new StagedLog(this.stmts, this.state, options.slotCodec, options.logCacheEntriesMax ?? 100_000, options.logCacheBytesMax ?? 64 * 1024 * 1024);
     this.kv = new SqliteKvBackend(this.stmts, this.state);
+    this.transfer = new TransferStaging(db);
     this.snapshotCodec = options.snapshotCodec;
     this.promise = decodeValue(this.state.get(PROMISE));
     this.acceptedRound = decodeValue(this.state.get(ACCEPTED_ROUND));
@@ -105,11 +117,12 @@ export class SqliteStore<T, S> implements Storage<T, S> {
     this.configuration = decodeValue(this.state.get(CONFIGURATION));
     const snap = this.state.get(SNAPSHOT);
     this.snapshot = snap === undefined ? undefined : this.snapshotCodec.decode(snap);
-    this.commitTx = db.transaction(() => {
+    this.commitBody = () => {
       this.log.flush();
       this.kv.flush();
       this.state.flush();
-    });
+    };
+    this.commitTx = db.transaction(this.commitBody);
   }
 
   /**
@@ -212,6 +225,7 @@ export class SqliteStore<T, S> implements Storage<T, S> {
   }
   setSnapshot(compactedIdx: number, snapshot: S): void {
     assert(compactedIdx >= this.log.start, () => `setSnapshot(${compactedIdx}) below compactedIdx ${this.log.start}`);
+    if (this.adoptSnapshot) snapshot = this.adoptSnapshot(snapshot);
     this.log.trim(compactedIdx);
     this.snapshot = snapshot;
     this.state.set(SNAPSHOT, this.snapshotCodec.encode(snapshot));
@@ -225,6 +239,28 @@ export class SqliteStore<T, S> implements Storage<T, S> {
     this.configuration = record;
     this.syncRequired = true;
     this.state.set(CONFIGURATION, encodeValue(record));
+  }
+
+  /**
+   * Switches the complete staged transfer `transferId` in as the key-value state at its revision, in the
+   * next commit (with whatever else it holds: the snapshot record, the compacted index). Until then this
+   * connection's reads already see the new tables; a crash before the commit rolls it all back.
+   */
+  swapInTransfer(transferId: string): void {
+    const staged = this.transfer.completed(transferId);
+    assert(staged !== undefined, () => `transfer ${transferId} is not complete in the staging area`);
+    assert(!this.swapOpen && !this.db.inTransaction, () => "a transfer swap inside an open transaction");
+    this.db.exec("BEGIN IMMEDIATE");
+    this.swapOpen = true;
+    try {
+      this.transfer.swapIn();
+    } catch (e) {
+      this.db.exec("ROLLBACK");
+      this.swapOpen = false;
+      throw e;
+    }
+    this.kv.adoptTransferred(staged.revision, staged.directory);
+    this.syncRequired = true;
   }
 
   // ---- group commit ----
@@ -245,10 +281,14 @@ export class SqliteStore<T, S> implements Storage<T, S> {
     const writeCount = this.stagedCount;
     if (writeCount === 0) return { writeCount: 0, durationMs: 0 };
     const started = performance.now();
-    const sync = this.syncRequired || this.log.stagedCount > 0;
+    const sync = this.syncRequired || this.log.stagedCount > 0 || this.swapOpen;
     try {
-      if (sync) this.commitTx();
-      else this.commitWithoutSync();
+      if (this.swapOpen) {
+        this.commitTx(); // a savepoint inside the swap's transaction
+        this.db.exec("COMMIT");
+        this.swapOpen = false;
+      } else if (sync) this.commitTx();
+      else withoutFsync(this.db, this.commitBody);
     } catch (e) {
       this.failed = e as Error;
       throw new StorageCommitError(`commit failed: ${(e as Error).message}`);
@@ -258,16 +298,6 @@ export class SqliteStore<T, S> implements Storage<T, S> {
     this.kv.promote();
     this.state.promote();
     return { writeCount, durationMs: performance.now() - started, synced: sync };
-  }
-
-  /** One transaction committed without its fsync (see syncRequired): synchronous=NORMAL for it alone. */
-  private commitWithoutSync(): void {
-    this.db.pragma("synchronous = NORMAL");
-    try {
-      this.commitTx();
-    } finally {
-      this.db.pragma("synchronous = FULL");
-    }
   }
 
   /**

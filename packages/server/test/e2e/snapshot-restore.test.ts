@@ -178,7 +178,7 @@ test("a snapshot taken while writes go on holds exactly the writes up to its rev
   const keys = new Map<string, string>();
   for await (const record of readSnapshot((async function* () { yield* chunks; })())) {
     if (record.kind === "header") revision = BigInt(record.header.revision);
-    else if (record.key.key.startsWith("cw/")) keys.set(record.key.key, Buffer.from(record.key.value).toString());
+    else if (record.kind === "key" && record.key.key.startsWith("cw/")) keys.set(record.key.key, Buffer.from(record.key.value).toString());
   }
   const expected = revisionOf.flatMap((rev, i) => (rev <= revision ? [`cw/${String(i).padStart(5, "0")}`] : []));
   assert.ok(expected.length >= 20 && expected.length < revisionOf.length, `the snapshot (revision ${revision}) falls inside the writes`);

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file omnimeta/v1/cluster.proto.
  */
 export const file_omnimeta_v1_cluster: GenFile = /*@__PURE__*/
-  fileDesc("ChlvbW5pbWV0YS92MS9jbHVzdGVyLnByb3RvEgtvbW5pbWV0YS52MSJMCgZNZW1iZXISDwoHbm9kZV9pZBgBIAEoBBIMCgRuYW1lGAIgASgJEg8KB2FkZHJlc3MYAyABKAkSEgoKc3RvcmFnZV9pZBgEIAEoCSJiCg1Db25maWd1cmF0aW9uEhgKEGNvbmZpZ3VyYXRpb25faWQYASABKAQSJAoHbWVtYmVycxgCIAMoCzITLm9tbmltZXRhLnYxLk1lbWJlchIRCglzdGFydF9pZHgYAyABKAQiMgoGQmFsbG90EgkKAW4YASABKAQSEAoIcHJpb3JpdHkYAiABKA0SCwoDcGlkGAMgASgEIi0KEFByb3Zpc2lvblJlcXVlc3QSGQoRZm9yY2VfbmV3X2NsdXN0ZXIYASABKAgidwoRUHJvdmlzaW9uUmVzcG9uc2USGwoTYWxyZWFkeV9wcm92aXNpb25lZBgBIAEoCBISCgpjbHVzdGVyX2lkGAIgASgJEjEKDWNvbmZpZ3VyYXRpb24YAyABKAsyGi5vbW5pbWV0YS52MS5Db25maWd1cmF0aW9uIg8KDVN0YXR1c1JlcXVlc3QikgMKDlN0YXR1c1Jlc3BvbnNlEg8KB25vZGVfaWQYASABKAQSDAoEbmFtZRgCIAEoCRIPCgdhZGRyZXNzGAMgASgJEiUKBXN0YXRlGAQgASgOMhYub21uaW1ldGEudjEuTm9kZVN0YXRlEhQKDHN0YXRlX2RldGFpbBgFIAEoCRISCgpjbHVzdGVyX2lkGAYgASgJEhIKCnN0b3JhZ2VfaWQYByABKAkSMQoNY29uZmlndXJhdGlvbhgIIAEoCzIaLm9tbmltZXRhLnYxLkNvbmZpZ3VyYXRpb24SEQoJbGVhZGVyX2lkGAkgASgEEhYKDmxlYWRlcl9hZGRyZXNzGAogASgJEiMKBmJhbGxvdBgLIAEoCzITLm9tbmltZXRhLnYxLkJhbGxvdBIRCglpc19sZWFkZXIYDCABKAgSEwoLZGVjaWRlZF9pZHgYDSABKAQSEwoLYXBwbGllZF9pZHgYDiABKAQSFQoNY29tcGFjdGVkX2lkeBgPIAEoBBIUCgxhY2NlcHRlZF9pZHgYECABKAQiFAoSTGlzdE1lbWJlcnNSZXF1ZXN0IlsKE0xpc3RNZW1iZXJzUmVzcG9uc2USMQoNY29uZmlndXJhdGlvbhgBIAEoCzIaLm9tbmltZXRhLnYxLkNvbmZpZ3VyYXRpb24SEQoJbGVhZGVyX2lkGAIgASgEIiMKEEFkZE1lbWJlclJlcXVlc3QSDwoHYWRkcmVzcxgBIAEoCSJGChFBZGRNZW1iZXJSZXNwb25zZRIxCg1jb25maWd1cmF0aW9uGAEgASgLMhoub21uaW1ldGEudjEuQ29uZmlndXJhdGlvbiI0ChNSZW1vdmVNZW1iZXJSZXF1ZXN0Eg8KB25vZGVfaWQYASABKAQSDAoEbmFtZRgCIAEoCSJJChRSZW1vdmVNZW1iZXJSZXNwb25zZRIxCg1jb25maWd1cmF0aW9uGAEgASgLMhoub21uaW1ldGEudjEuQ29uZmlndXJhdGlvbiIUChJXYXRjaExlYWRlclJlcXVlc3QisQEKE1dhdGNoTGVhZGVyUmVzcG9uc2USEQoJbGVhZGVyX2lkGAEgASgEEhMKC2xlYWRlcl9uYW1lGAIgASgJEhYKDmxlYWRlcl9hZGRyZXNzGAMgASgJEiMKBmJhbGxvdBgEIAEoCzITLm9tbmltZXRhLnYxLkJhbGxvdBIYChBjb25maWd1cmF0aW9uX2lkGAUgASgEEhsKE29ic2VydmVkX2F0X3VuaXhfbXMYBiABKAMiFQoTU2F2ZVNuYXBzaG90UmVxdWVzdCIlChRTYXZlU25hcHNob3RSZXNwb25zZRINCgVjaHVuaxgBIAEoDCqMAQoJTm9kZVN0YXRlEhoKFk5PREVfU1RBVEVfVU5TUEVDSUZJRUQQABIcChhOT0RFX1NUQVRFX1VOUFJPVklTSU9ORUQQARIWChJOT0RFX1NUQVRFX0pPSU5JTkcQAhIVChFOT0RFX1NUQVRFX0FDVElWRRADEhYKEk5PREVfU1RBVEVfUkVNT1ZFRBAEMr0ECg5DbHVzdGVyU2VydmljZRJKCglQcm92aXNpb24SHS5vbW5pbWV0YS52MS5Qcm92aXNpb25SZXF1ZXN0Gh4ub21uaW1ldGEudjEuUHJvdmlzaW9uUmVzcG9uc2USQQoGU3RhdHVzEhoub21uaW1ldGEudjEuU3RhdHVzUmVxdWVzdBobLm9tbmltZXRhLnYxLlN0YXR1c1Jlc3BvbnNlElAKC0xpc3RNZW1iZXJzEh8ub21uaW1ldGEudjEuTGlzdE1lbWJlcnNSZXF1ZXN0GiAub21uaW1ldGEudjEuTGlzdE1lbWJlcnNSZXNwb25zZRJKCglBZGRNZW1iZXISHS5vbW5pbWV0YS52MS5BZGRNZW1iZXJSZXF1ZXN0Gh4ub21uaW1ldGEudjEuQWRkTWVtYmVyUmVzcG9uc2USUwoMUmVtb3ZlTWVtYmVyEiAub21uaW1ldGEudjEuUmVtb3ZlTWVtYmVyUmVxdWVzdBohLm9tbmltZXRhLnYxLlJlbW92ZU1lbWJlclJlc3BvbnNlElIKC1dhdGNoTGVhZGVyEh8ub21uaW1ldGEudjEuV2F0Y2hMZWFkZXJSZXF1ZXN0GiAub21uaW1ldGEudjEuV2F0Y2hMZWFkZXJSZXNwb25zZTABElUKDFNhdmVTbmFwc2hvdBIgLm9tbmltZXRhLnYxLlNhdmVTbmFwc2hvdFJlcXVlc3QaIS5vbW5pbWV0YS52MS5TYXZlU25hcHNob3RSZXNwb25zZTABYgZwcm90bzM");
+  fileDesc("ChlvbW5pbWV0YS92MS9jbHVzdGVyLnByb3RvEgtvbW5pbWV0YS52MSJMCgZNZW1iZXISDwoHbm9kZV9pZBgBIAEoBBIMCgRuYW1lGAIgASgJEg8KB2FkZHJlc3MYAyABKAkSEgoKc3RvcmFnZV9pZBgEIAEoCSJiCg1Db25maWd1cmF0aW9uEhgKEGNvbmZpZ3VyYXRpb25faWQYASABKAQSJAoHbWVtYmVycxgCIAMoCzITLm9tbmltZXRhLnYxLk1lbWJlchIRCglzdGFydF9pZHgYAyABKAQiMgoGQmFsbG90EgkKAW4YASABKAQSEAoIcHJpb3JpdHkYAiABKA0SCwoDcGlkGAMgASgEIi0KEFByb3Zpc2lvblJlcXVlc3QSGQoRZm9yY2VfbmV3X2NsdXN0ZXIYASABKAgidwoRUHJvdmlzaW9uUmVzcG9uc2USGwoTYWxyZWFkeV9wcm92aXNpb25lZBgBIAEoCBISCgpjbHVzdGVyX2lkGAIgASgJEjEKDWNvbmZpZ3VyYXRpb24YAyABKAsyGi5vbW5pbWV0YS52MS5Db25maWd1cmF0aW9uIg8KDVN0YXR1c1JlcXVlc3QiwwMKDlN0YXR1c1Jlc3BvbnNlEg8KB25vZGVfaWQYASABKAQSDAoEbmFtZRgCIAEoCRIPCgdhZGRyZXNzGAMgASgJEiUKBXN0YXRlGAQgASgOMhYub21uaW1ldGEudjEuTm9kZVN0YXRlEhQKDHN0YXRlX2RldGFpbBgFIAEoCRISCgpjbHVzdGVyX2lkGAYgASgJEhIKCnN0b3JhZ2VfaWQYByABKAkSMQoNY29uZmlndXJhdGlvbhgIIAEoCzIaLm9tbmltZXRhLnYxLkNvbmZpZ3VyYXRpb24SEQoJbGVhZGVyX2lkGAkgASgEEhYKDmxlYWRlcl9hZGRyZXNzGAogASgJEiMKBmJhbGxvdBgLIAEoCzITLm9tbmltZXRhLnYxLkJhbGxvdBIRCglpc19sZWFkZXIYDCABKAgSEwoLZGVjaWRlZF9pZHgYDSABKAQSEwoLYXBwbGllZF9pZHgYDiABKAQSFQoNY29tcGFjdGVkX2lkeBgPIAEoBBIUCgxhY2NlcHRlZF9pZHgYECABKAQSLwoIdHJhbnNmZXIYESABKAsyHS5vbW5pbWV0YS52MS5TbmFwc2hvdFRyYW5zZmVyIp8BChBTbmFwc2hvdFRyYW5zZmVyEhQKDGZyb21fbm9kZV9pZBgBIAEoBBIQCghyZXZpc2lvbhgCIAEoBBIWCg5ieXRlc19yZWNlaXZlZBgDIAEoBBIYChByZWNvcmRzX3JlY2VpdmVkGAQgASgEEhUKDXJlY29yZHNfdG90YWwYBSABKAQSGgoSc3RhcnRlZF9hdF91bml4X21zGAYgASgEIhQKEkxpc3RNZW1iZXJzUmVxdWVzdCJbChNMaXN0TWVtYmVyc1Jlc3BvbnNlEjEKDWNvbmZpZ3VyYXRpb24YASABKAsyGi5vbW5pbWV0YS52MS5Db25maWd1cmF0aW9uEhEKCWxlYWRlcl9pZBgCIAEoBCIjChBBZGRNZW1iZXJSZXF1ZXN0Eg8KB2FkZHJlc3MYASABKAkiRgoRQWRkTWVtYmVyUmVzcG9uc2USMQoNY29uZmlndXJhdGlvbhgBIAEoCzIaLm9tbmltZXRhLnYxLkNvbmZpZ3VyYXRpb24iNAoTUmVtb3ZlTWVtYmVyUmVxdWVzdBIPCgdub2RlX2lkGAEgASgEEgwKBG5hbWUYAiABKAkiSQoUUmVtb3ZlTWVtYmVyUmVzcG9uc2USMQoNY29uZmlndXJhdGlvbhgBIAEoCzIaLm9tbmltZXRhLnYxLkNvbmZpZ3VyYXRpb24iFAoSV2F0Y2hMZWFkZXJSZXF1ZXN0IrEBChNXYXRjaExlYWRlclJlc3BvbnNlEhEKCWxlYWRlcl9pZBgBIAEoBBITCgtsZWFkZXJfbmFtZRgCIAEoCRIWCg5sZWFkZXJfYWRkcmVzcxgDIAEoCRIjCgZiYWxsb3QYBCABKAsyEy5vbW5pbWV0YS52MS5CYWxsb3QSGAoQY29uZmlndXJhdGlvbl9pZBgFIAEoBBIbChNvYnNlcnZlZF9hdF91bml4X21zGAYgASgDIhUKE1NhdmVTbmFwc2hvdFJlcXVlc3QiJQoUU2F2ZVNuYXBzaG90UmVzcG9uc2USDQoFY2h1bmsYASABKAwqjAEKCU5vZGVTdGF0ZRIaChZOT0RFX1NUQVRFX1VOU1BFQ0lGSUVEEAASHAoYTk9ERV9TVEFURV9VTlBST1ZJU0lPTkVEEAESFgoSTk9ERV9TVEFURV9KT0lOSU5HEAISFQoRTk9ERV9TVEFURV9BQ1RJVkUQAxIWChJOT0RFX1NUQVRFX1JFTU9WRUQQBDK9BAoOQ2x1c3RlclNlcnZpY2USSgoJUHJvdmlzaW9uEh0ub21uaW1ldGEudjEuUHJvdmlzaW9uUmVxdWVzdBoeLm9tbmltZXRhLnYxLlByb3Zpc2lvblJlc3BvbnNlEkEKBlN0YXR1cxIaLm9tbmltZXRhLnYxLlN0YXR1c1JlcXVlc3QaGy5vbW5pbWV0YS52MS5TdGF0dXNSZXNwb25zZRJQCgtMaXN0TWVtYmVycxIfLm9tbmltZXRhLnYxLkxpc3RNZW1iZXJzUmVxdWVzdBogLm9tbmltZXRhLnYxLkxpc3RNZW1iZXJzUmVzcG9uc2USSgoJQWRkTWVtYmVyEh0ub21uaW1ldGEudjEuQWRkTWVtYmVyUmVxdWVzdBoeLm9tbmltZXRhLnYxLkFkZE1lbWJlclJlc3BvbnNlElMKDFJlbW92ZU1lbWJlchIgLm9tbmltZXRhLnYxLlJlbW92ZU1lbWJlclJlcXVlc3QaIS5vbW5pbWV0YS52MS5SZW1vdmVNZW1iZXJSZXNwb25zZRJSCgtXYXRjaExlYWRlchIfLm9tbmltZXRhLnYxLldhdGNoTGVhZGVyUmVxdWVzdBogLm9tbmltZXRhLnYxLldhdGNoTGVhZGVyUmVzcG9uc2UwARJVCgxTYXZlU25hcHNob3QSIC5vbW5pbWV0YS52MS5TYXZlU25hcHNob3RSZXF1ZXN0GiEub21uaW1ldGEudjEuU2F2ZVNuYXBzaG90UmVzcG9uc2UwAWIGcHJvdG8z");
 
 /**
  * A member of a configuration: a node id bound to one incarnation (storage id) of a data dir.
@@ -258,6 +258,13 @@ export type StatusResponse = Message<"omnimeta.v1.StatusResponse"> & {
    * @generated from field: uint64 accepted_idx = 16;
    */
   acceptedIdx: bigint;
+
+  /**
+   * The snapshot this node is receiving from a peer (a join or a catch-up behind the trimmed log), if any.
+   *
+   * @generated from field: omnimeta.v1.SnapshotTransfer transfer = 17;
+   */
+  transfer?: SnapshotTransfer | undefined;
 };
 
 /**
@@ -266,6 +273,56 @@ export type StatusResponse = Message<"omnimeta.v1.StatusResponse"> & {
  */
 export const StatusResponseSchema: GenMessage<StatusResponse> = /*@__PURE__*/
   messageDesc(file_omnimeta_v1_cluster, 6);
+
+/**
+ * Progress of a state transfer on the receiving node.
+ *
+ * @generated from message omnimeta.v1.SnapshotTransfer
+ */
+export type SnapshotTransfer = Message<"omnimeta.v1.SnapshotTransfer"> & {
+  /**
+   * The node the snapshot comes from.
+   *
+   * @generated from field: uint64 from_node_id = 1;
+   */
+  fromNodeId: bigint;
+
+  /**
+   * The applied revision the snapshot is at.
+   *
+   * @generated from field: uint64 revision = 2;
+   */
+  revision: bigint;
+
+  /**
+   * @generated from field: uint64 bytes_received = 3;
+   */
+  bytesReceived: bigint;
+
+  /**
+   * Keys and de-dup records received, of the total the sender announced.
+   *
+   * @generated from field: uint64 records_received = 4;
+   */
+  recordsReceived: bigint;
+
+  /**
+   * @generated from field: uint64 records_total = 5;
+   */
+  recordsTotal: bigint;
+
+  /**
+   * @generated from field: uint64 started_at_unix_ms = 6;
+   */
+  startedAtUnixMs: bigint;
+};
+
+/**
+ * Describes the message omnimeta.v1.SnapshotTransfer.
+ * Use `create(SnapshotTransferSchema)` to create a new message.
+ */
+export const SnapshotTransferSchema: GenMessage<SnapshotTransfer> = /*@__PURE__*/
+  messageDesc(file_omnimeta_v1_cluster, 7);
 
 /**
  * @generated from message omnimeta.v1.ListMembersRequest
@@ -278,7 +335,7 @@ export type ListMembersRequest = Message<"omnimeta.v1.ListMembersRequest"> & {
  * Use `create(ListMembersRequestSchema)` to create a new message.
  */
 export const ListMembersRequestSchema: GenMessage<ListMembersRequest> = /*@__PURE__*/
-  messageDesc(file_omnimeta_v1_cluster, 7);
+  messageDesc(file_omnimeta_v1_cluster, 8);
 
 /**
  * @generated from message omnimeta.v1.ListMembersResponse
@@ -300,7 +357,7 @@ export type ListMembersResponse = Message<"omnimeta.v1.ListMembersResponse"> & {
  * Use `create(ListMembersResponseSchema)` to create a new message.
  */
 export const ListMembersResponseSchema: GenMessage<ListMembersResponse> = /*@__PURE__*/
-  messageDesc(file_omnimeta_v1_cluster, 8);
+  messageDesc(file_omnimeta_v1_cluster, 9);
 
 /**
  * @generated from message omnimeta.v1.AddMemberRequest
@@ -319,7 +376,7 @@ export type AddMemberRequest = Message<"omnimeta.v1.AddMemberRequest"> & {
  * Use `create(AddMemberRequestSchema)` to create a new message.
  */
 export const AddMemberRequestSchema: GenMessage<AddMemberRequest> = /*@__PURE__*/
-  messageDesc(file_omnimeta_v1_cluster, 9);
+  messageDesc(file_omnimeta_v1_cluster, 10);
 
 /**
  * @generated from message omnimeta.v1.AddMemberResponse
@@ -336,7 +393,7 @@ export type AddMemberResponse = Message<"omnimeta.v1.AddMemberResponse"> & {
  * Use `create(AddMemberResponseSchema)` to create a new message.
  */
 export const AddMemberResponseSchema: GenMessage<AddMemberResponse> = /*@__PURE__*/
-  messageDesc(file_omnimeta_v1_cluster, 10);
+  messageDesc(file_omnimeta_v1_cluster, 11);
 
 /**
  * @generated from message omnimeta.v1.RemoveMemberRequest
@@ -360,7 +417,7 @@ export type RemoveMemberRequest = Message<"omnimeta.v1.RemoveMemberRequest"> & {
  * Use `create(RemoveMemberRequestSchema)` to create a new message.
  */
 export const RemoveMemberRequestSchema: GenMessage<RemoveMemberRequest> = /*@__PURE__*/
-  messageDesc(file_omnimeta_v1_cluster, 11);
+  messageDesc(file_omnimeta_v1_cluster, 12);
 
 /**
  * @generated from message omnimeta.v1.RemoveMemberResponse
@@ -377,7 +434,7 @@ export type RemoveMemberResponse = Message<"omnimeta.v1.RemoveMemberResponse"> &
  * Use `create(RemoveMemberResponseSchema)` to create a new message.
  */
 export const RemoveMemberResponseSchema: GenMessage<RemoveMemberResponse> = /*@__PURE__*/
-  messageDesc(file_omnimeta_v1_cluster, 12);
+  messageDesc(file_omnimeta_v1_cluster, 13);
 
 /**
  * @generated from message omnimeta.v1.WatchLeaderRequest
@@ -390,7 +447,7 @@ export type WatchLeaderRequest = Message<"omnimeta.v1.WatchLeaderRequest"> & {
  * Use `create(WatchLeaderRequestSchema)` to create a new message.
  */
 export const WatchLeaderRequestSchema: GenMessage<WatchLeaderRequest> = /*@__PURE__*/
-  messageDesc(file_omnimeta_v1_cluster, 13);
+  messageDesc(file_omnimeta_v1_cluster, 14);
 
 /**
  * @generated from message omnimeta.v1.WatchLeaderResponse
@@ -436,7 +493,7 @@ export type WatchLeaderResponse = Message<"omnimeta.v1.WatchLeaderResponse"> & {
  * Use `create(WatchLeaderResponseSchema)` to create a new message.
  */
 export const WatchLeaderResponseSchema: GenMessage<WatchLeaderResponse> = /*@__PURE__*/
-  messageDesc(file_omnimeta_v1_cluster, 14);
+  messageDesc(file_omnimeta_v1_cluster, 15);
 
 /**
  * @generated from message omnimeta.v1.SaveSnapshotRequest
@@ -449,7 +506,7 @@ export type SaveSnapshotRequest = Message<"omnimeta.v1.SaveSnapshotRequest"> & {
  * Use `create(SaveSnapshotRequestSchema)` to create a new message.
  */
 export const SaveSnapshotRequestSchema: GenMessage<SaveSnapshotRequest> = /*@__PURE__*/
-  messageDesc(file_omnimeta_v1_cluster, 15);
+  messageDesc(file_omnimeta_v1_cluster, 16);
 
 /**
  * One piece of a snapshot file (format: packages/server/src/snapshot/snapshot-format.ts): the file is
@@ -469,7 +526,7 @@ export type SaveSnapshotResponse = Message<"omnimeta.v1.SaveSnapshotResponse"> &
  * Use `create(SaveSnapshotResponseSchema)` to create a new message.
  */
 export const SaveSnapshotResponseSchema: GenMessage<SaveSnapshotResponse> = /*@__PURE__*/
-  messageDesc(file_omnimeta_v1_cluster, 16);
+  messageDesc(file_omnimeta_v1_cluster, 17);
 
 /**
  * @generated from enum omnimeta.v1.NodeState

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file omnimeta/v1/peer.proto.
  */
 export const file_omnimeta_v1_peer: GenFile = /*@__PURE__*/
-  fileDesc("ChZvbW5pbWV0YS92MS9wZWVyLnByb3RvEgtvbW5pbWV0YS52MSJ4Cg9FeGNoYW5nZVJlcXVlc3QSEgoKY2x1c3Rlcl9pZBgBIAEoCRIMCgRmcm9tGAIgASgEEgoKAnRvGAMgASgEEhAKCG1lc3NhZ2VzGAQgAygMEhQKDGZyb21fYWRkcmVzcxgFIAEoCRIPCgdwYXJ0aWFsGAYgASgIIhIKEEV4Y2hhbmdlUmVzcG9uc2UidAoVQ29uZmlndXJhdGlvbk1ldGFkYXRhEhIKCmNsdXN0ZXJfaWQYASABKAkSMQoNY29uZmlndXJhdGlvbhgCIAEoCzIaLm9tbmltZXRhLnYxLkNvbmZpZ3VyYXRpb24SFAoMbmV4dF9ub2RlX2lkGAMgASgEIlQKC0pvaW5SZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIPCgdhZGRyZXNzGAMgASgJEhIKCnN0b3JhZ2VfaWQYBCABKAkihgEKDEpvaW5SZXNwb25zZRIxCg1jb25maWd1cmF0aW9uGAEgASgLMhoub21uaW1ldGEudjEuQ29uZmlndXJhdGlvbhIPCgdub2RlX2lkGAIgASgEEhIKCmNsdXN0ZXJfaWQYAyABKAkSHgoWY29uZmlndXJhdGlvbl9tZXRhZGF0YRgEIAEoDCIRCg9JZGVudGlmeVJlcXVlc3QikQEKEElkZW50aWZ5UmVzcG9uc2USDAoEbmFtZRgBIAEoCRIPCgdhZGRyZXNzGAIgASgJEhIKCnN0b3JhZ2VfaWQYAyABKAkSEgoKY2x1c3Rlcl9pZBgEIAEoCRIPCgdub2RlX2lkGAUgASgEEiUKBXN0YXRlGAYgASgOMhYub21uaW1ldGEudjEuTm9kZVN0YXRlImcKDEFkbWl0UmVxdWVzdBISCgpjbHVzdGVyX2lkGAEgASgJEg8KB25vZGVfaWQYAiABKAQSEgoKc3RvcmFnZV9pZBgDIAEoCRIeChZjb25maWd1cmF0aW9uX21ldGFkYXRhGAQgASgMIg8KDUFkbWl0UmVzcG9uc2UyngIKC1BlZXJTZXJ2aWNlEkkKCEV4Y2hhbmdlEhwub21uaW1ldGEudjEuRXhjaGFuZ2VSZXF1ZXN0Gh0ub21uaW1ldGEudjEuRXhjaGFuZ2VSZXNwb25zZSgBEjsKBEpvaW4SGC5vbW5pbWV0YS52MS5Kb2luUmVxdWVzdBoZLm9tbmltZXRhLnYxLkpvaW5SZXNwb25zZRJHCghJZGVudGlmeRIcLm9tbmltZXRhLnYxLklkZW50aWZ5UmVxdWVzdBodLm9tbmltZXRhLnYxLklkZW50aWZ5UmVzcG9uc2USPgoFQWRtaXQSGS5vbW5pbWV0YS52MS5BZG1pdFJlcXVlc3QaGi5vbW5pbWV0YS52MS5BZG1pdFJlc3BvbnNlYgZwcm90bzM", [file_omnimeta_v1_cluster]);
+  fileDesc("ChZvbW5pbWV0YS92MS9wZWVyLnByb3RvEgtvbW5pbWV0YS52MSJ4Cg9FeGNoYW5nZVJlcXVlc3QSEgoKY2x1c3Rlcl9pZBgBIAEoCRIMCgRmcm9tGAIgASgEEgoKAnRvGAMgASgEEhAKCG1lc3NhZ2VzGAQgAygMEhQKDGZyb21fYWRkcmVzcxgFIAEoCRIPCgdwYXJ0aWFsGAYgASgIIhIKEEV4Y2hhbmdlUmVzcG9uc2UidAoVQ29uZmlndXJhdGlvbk1ldGFkYXRhEhIKCmNsdXN0ZXJfaWQYASABKAkSMQoNY29uZmlndXJhdGlvbhgCIAEoCzIaLm9tbmltZXRhLnYxLkNvbmZpZ3VyYXRpb24SFAoMbmV4dF9ub2RlX2lkGAMgASgEIlQKC0pvaW5SZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIPCgdhZGRyZXNzGAMgASgJEhIKCnN0b3JhZ2VfaWQYBCABKAkihgEKDEpvaW5SZXNwb25zZRIxCg1jb25maWd1cmF0aW9uGAEgASgLMhoub21uaW1ldGEudjEuQ29uZmlndXJhdGlvbhIPCgdub2RlX2lkGAIgASgEEhIKCmNsdXN0ZXJfaWQYAyABKAkSHgoWY29uZmlndXJhdGlvbl9tZXRhZGF0YRgEIAEoDCIRCg9JZGVudGlmeVJlcXVlc3QikQEKEElkZW50aWZ5UmVzcG9uc2USDAoEbmFtZRgBIAEoCRIPCgdhZGRyZXNzGAIgASgJEhIKCnN0b3JhZ2VfaWQYAyABKAkSEgoKY2x1c3Rlcl9pZBgEIAEoCRIPCgdub2RlX2lkGAUgASgEEiUKBXN0YXRlGAYgASgOMhYub21uaW1ldGEudjEuTm9kZVN0YXRlImcKDEFkbWl0UmVxdWVzdBISCgpjbHVzdGVyX2lkGAEgASgJEg8KB25vZGVfaWQYAiABKAQSEgoKc3RvcmFnZV9pZBgDIAEoCRIeChZjb25maWd1cmF0aW9uX21ldGFkYXRhGAQgASgMIg8KDUFkbWl0UmVzcG9uc2UiTQoURmV0Y2hTbmFwc2hvdFJlcXVlc3QSEgoKY2x1c3Rlcl9pZBgBIAEoCRITCgt0cmFuc2Zlcl9pZBgCIAEoCRIMCgRmcm9tGAMgASgEIkQKFUZldGNoU25hcHNob3RSZXNwb25zZRIOCgZvZmZzZXQYASABKAQSDAoEZGF0YRgCIAEoDBINCgVjcmMzMhgDIAEoDTL4AgoLUGVlclNlcnZpY2USSQoIRXhjaGFuZ2USHC5vbW5pbWV0YS52MS5FeGNoYW5nZVJlcXVlc3QaHS5vbW5pbWV0YS52MS5FeGNoYW5nZVJlc3BvbnNlKAESOwoESm9pbhIYLm9tbmltZXRhLnYxLkpvaW5SZXF1ZXN0Ghkub21uaW1ldGEudjEuSm9pblJlc3BvbnNlEkcKCElkZW50aWZ5Ehwub21uaW1ldGEudjEuSWRlbnRpZnlSZXF1ZXN0Gh0ub21uaW1ldGEudjEuSWRlbnRpZnlSZXNwb25zZRI+CgVBZG1pdBIZLm9tbmltZXRhLnYxLkFkbWl0UmVxdWVzdBoaLm9tbmltZXRhLnYxLkFkbWl0UmVzcG9uc2USWAoNRmV0Y2hTbmFwc2hvdBIhLm9tbmltZXRhLnYxLkZldGNoU25hcHNob3RSZXF1ZXN0GiIub21uaW1ldGEudjEuRmV0Y2hTbmFwc2hvdFJlc3BvbnNlMAFiBnByb3RvMw", [file_omnimeta_v1_cluster]);
 
 /**
  * A batch of consensus messages from one node to another, sent on a long-lived stream.
@@ -284,6 +284,71 @@ export const AdmitResponseSchema: GenMessage<AdmitResponse> = /*@__PURE__*/
   messageDesc(file_omnimeta_v1_peer, 8);
 
 /**
+ * Asks the node that offered a snapshot (in a consensus sync message) for its bytes.
+ *
+ * @generated from message omnimeta.v1.FetchSnapshotRequest
+ */
+export type FetchSnapshotRequest = Message<"omnimeta.v1.FetchSnapshotRequest"> & {
+  /**
+   * @generated from field: string cluster_id = 1;
+   */
+  clusterId: string;
+
+  /**
+   * The offer's id, as the sync message named it.
+   *
+   * @generated from field: string transfer_id = 2;
+   */
+  transferId: string;
+
+  /**
+   * The node asking (for the sender's log).
+   *
+   * @generated from field: uint64 from = 3;
+   */
+  from: bigint;
+};
+
+/**
+ * Describes the message omnimeta.v1.FetchSnapshotRequest.
+ * Use `create(FetchSnapshotRequestSchema)` to create a new message.
+ */
+export const FetchSnapshotRequestSchema: GenMessage<FetchSnapshotRequest> = /*@__PURE__*/
+  messageDesc(file_omnimeta_v1_peer, 9);
+
+/**
+ * One piece of a snapshot stream (packages/server/src/snapshot/snapshot-format.ts, with de-dup and
+ * directory records), at most 1 MiB of data, checked on arrival by its CRC-32.
+ *
+ * @generated from message omnimeta.v1.FetchSnapshotResponse
+ */
+export type FetchSnapshotResponse = Message<"omnimeta.v1.FetchSnapshotResponse"> & {
+  /**
+   * Where data starts in the stream: chunks arrive in order, and a gap is a torn stream.
+   *
+   * @generated from field: uint64 offset = 1;
+   */
+  offset: bigint;
+
+  /**
+   * @generated from field: bytes data = 2;
+   */
+  data: Uint8Array;
+
+  /**
+   * @generated from field: uint32 crc32 = 3;
+   */
+  crc32: number;
+};
+
+/**
+ * Describes the message omnimeta.v1.FetchSnapshotResponse.
+ * Use `create(FetchSnapshotResponseSchema)` to create a new message.
+ */
+export const FetchSnapshotResponseSchema: GenMessage<FetchSnapshotResponse> = /*@__PURE__*/
+  messageDesc(file_omnimeta_v1_peer, 10);
+
+/**
  * @generated from service omnimeta.v1.PeerService
  */
 export const PeerService: GenService<{
@@ -323,6 +388,17 @@ export const PeerService: GenService<{
     methodKind: "unary";
     input: typeof AdmitRequestSchema;
     output: typeof AdmitResponseSchema;
+  },
+  /**
+   * The snapshot a sync message offered, pulled by its receiver: HTTP/2 flow control paces the sender,
+   * so a slow receiver slows it down instead of making it buffer.
+   *
+   * @generated from rpc omnimeta.v1.PeerService.FetchSnapshot
+   */
+  fetchSnapshot: {
+    methodKind: "server_streaming";
+    input: typeof FetchSnapshotRequestSchema;
+    output: typeof FetchSnapshotResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_omnimeta_v1_peer, 0);

@@ -1,0 +1,157 @@
+// The sender's side of a state transfer. A stored snapshot handle that must go to a peer (a joiner, or a
+// follower behind the trimmed log) leaves as an offer: a consistent copy of this node's tables at one
+// applied revision (an online backup, stepped between turns), which the receiver pulls in chunks of at
+// most 1 MiB over FetchSnapshot. The chunks are encoded from rows as the stream is pulled, so the sender
+// holds one chunk at a time whatever the state's size, and HTTP/2 flow control makes a slow receiver slow
+// the encoder instead of letting it buffer.
+//
+// One offer is current at a time and serves every receiver and every re-send of the core's sync message:
+// copying afresh per re-send was what stalled a leader into repeated elections. An offer goes once it is
+// superseded or unused for a while, and never while a fetch is reading it.
+
+import { randomUUID } from "node:crypto";
+import { crc32 } from "./crc32.ts";
+import type { Logger } from "../log.ts";
+import type { OfferedKvSnapshot } from "../state-machine/kv-snapshot.ts";
+import { snapshotChunkBytesMax, snapshotChunks } from "./save-snapshot.ts";
+import { removeCopy, SqliteSnapshotSource, type BackupSource } from "./sqlite-snapshot-source.ts";
+
+/** An offer unused (no fetch, no re-send) for this long is dropped with its copy. */
+const offerIdleMs = 30_000;
+
+interface Offer {
+  transferId: string;
+  revision: number;
+  records: number;
+  path: string;
+  fetches: number;
+  usedAt: number;
+}
+
+/** One chunk of an offered snapshot as FetchSnapshot sends it. */
+export interface OfferChunk {
+  offset: number;
+  data: Uint8Array;
+  crc32: number;
+}
+
+export class UnknownOfferError extends Error {
+  override name = "UnknownOfferError";
+}
+
+export class SnapshotOffers {
+  private current: Offer | undefined;
+  /** Superseded offers that a fetch still reads. */
+  private readonly retired = new Set<Offer>();
+  private copying = false;
+  private closed = false;
+
+  constructor(
+    private readonly store: BackupSource,
+    private readonly dataDir: string,
+    private readonly selfId: number,
+    private readonly logger: Logger,
+    /** Chunk bytes are counted here (state-transfer metrics). */
+    private readonly onSent: (bytes: number) => void,
+    private readonly chunkBytesMax = snapshotChunkBytesMax,
+  ) {}
+
+  /**
+   * The offer for a snapshot of at least `lastRevision`, or undefined while its copy is being made (the
+   * caller drops its message, as the network may; the core re-sends it, and by then the copy is ready).
+   * Any copy at revision >= lastRevision serves: slots up to its revision are decided.
+   */
+  offer(lastRevision: number): OfferedKvSnapshot | undefined {
+    const c = this.current;
+    if (c !== undefined && c.revision >= lastRevision) {
+      c.usedAt = performance.now();
+      return { kind: "offer", lastRevision: c.revision, transferId: c.transferId, from: this.selfId, records: c.records };
+    }
+    if (!this.copying && !this.closed) void this.makeCopy(lastRevision);
+    return undefined;
+  }
+
+  private async makeCopy(lastRevision: number): Promise<void> {
+    this.copying = true;
+    const started = performance.now();
+    let path: string | undefined;
+    try {
+      path = await SqliteSnapshotSource.copy(this.store, this.dataDir);
+      const source = SqliteSnapshotSource.openCopy(path, false);
+      let records: number;
+      let revision: number;
+      try {
+        records = source.keyCount + source.dedupCount();
+        revision = source.revision;
+      } finally {
+        source.close();
+      }
+      if (this.closed || revision < lastRevision) {
+        removeCopy(path);
+        return;
+      }
+      this.retire(this.current);
+      this.current = { transferId: randomUUID(), revision, records, path, fetches: 0, usedAt: performance.now() };
+      this.logger.info("snapshot offered to peers", { transferId: this.current.transferId, revision, records, copyMs: Math.round(performance.now() - started) });
+    } catch (e) {
+      if (path !== undefined) removeCopy(path);
+      this.logger.warn("snapshot copy for a peer failed; retrying at the next re-send", { error: (e as Error).message });
+    } finally {
+      this.copying = false;
+    }
+  }
+
+  /** The chunks of offer `transferId`, encoded as they are pulled. Throws UnknownOfferError for an offer not (or no longer) held. */
+  *chunks(transferId: string, clusterId: string, to: number): Generator<OfferChunk> {
+    const offer = this.current?.transferId === transferId ? this.current : [...this.retired].find((o) => o.transferId === transferId);
+    if (offer === undefined || this.closed) throw new UnknownOfferError(`no snapshot offer ${transferId} here (it was superseded or expired); wait for the next one`);
+    offer.fetches++;
+    offer.usedAt = performance.now();
+    const source = SqliteSnapshotSource.openCopy(offer.path, false);
+    const started = performance.now();
+    let offset = 0;
+    this.logger.info("snapshot transfer to a peer started", { to, transferId, revision: offer.revision, records: offer.records });
+    let finished = false;
+    try {
+      for (const data of snapshotChunks(source, clusterId, this.chunkBytesMax, true)) {
+        const chunk = { offset, data, crc32: crc32(data) };
+        offset += data.length;
+        this.onSent(data.length);
+        yield chunk;
+        offer.usedAt = performance.now();
+      }
+      finished = true;
+      this.logger.info("snapshot transfer to a peer finished", { to, transferId, bytes: offset, ms: Math.round(performance.now() - started) });
+    } finally {
+      if (!finished) this.logger.info("snapshot transfer to a peer ended early", { to, transferId, bytes: offset });
+      offer.fetches--;
+      if (offer !== this.current) this.retire(offer);
+    }
+  }
+
+  /** Drops offers unused for a while (each holds a copy of the state on disk). Call now and then (the tick). */
+  releaseIdle(): void {
+    const c = this.current;
+    if (c !== undefined && c.fetches === 0 && performance.now() - c.usedAt >= offerIdleMs) {
+      this.current = undefined;
+      this.retire(c);
+    }
+  }
+
+  /** Removes every copy no fetch is reading; later fetches are refused. */
+  close(): void {
+    this.closed = true;
+    this.retire(this.current);
+    this.current = undefined;
+  }
+
+  private retire(offer: Offer | undefined): void {
+    if (offer === undefined) return;
+    if (offer.fetches > 0) {
+      this.retired.add(offer);
+      return;
+    }
+    this.retired.delete(offer);
+    removeCopy(offer.path);
+  }
+}

@@ -1,0 +1,104 @@
+// The staging area of a snapshot being received from a peer: tables transfer_kv and transfer_dedup, the
+// same shape as kv and dedup. A transfer writes its chunks here as they arrive, and the snapshot is
+// switched in by renaming the tables (swapIn), inside the store's next commit: atomic with the snapshot
+// record and the compacted index, O(1) whatever the state's size, and never half-used, because a half-
+// received transfer never reaches swapIn and the area is emptied before each transfer and at start.
+//
+// Chunk writes are not fsynced: the area is useless after a crash (it is emptied at start), and the commit
+// that swaps it in is fsynced, which makes every earlier WAL frame durable with it.
+
+import type { Database, Statement } from "better-sqlite3";
+import type { MemberDirectory } from "../state-machine/kv-backend.ts";
+import { encodeDedupValue, type DedupRecord, type KeyRecord } from "../state-machine/kv-types.ts";
+import { withoutFsync } from "./open-database.ts";
+
+/** Rows deleted per event-loop turn while emptying the area (a turn stays well under a millisecond or two). */
+const clearRowsPerTurn = 4096;
+const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** What a complete transfer brings besides its rows. */
+export interface StagedTransfer {
+  transferId: string;
+  /** The applied revision the rows stand for. */
+  revision: number;
+  directory: MemberDirectory | undefined;
+}
+
+export class TransferStaging {
+  private readonly insertKey: Statement<[string, Uint8Array, number, number, number]>;
+  private readonly insertDedup: Statement<[string, number, Uint8Array]>;
+  private readonly deleteKeys: Statement<[number]>;
+  private readonly deleteDedup: Statement<[number]>;
+  /** The transfer whose rows are all here, ready for swapIn (undefined while empty, partial or swapped). */
+  private complete: StagedTransfer | undefined;
+  /** The area holds rows that are not a complete transfer (a partial one, or the state swapped out). */
+  private dirty = true;
+  private clearing: Promise<void> | undefined;
+
+  constructor(private readonly db: Database) {
+    this.insertKey = db.prepare("INSERT OR REPLACE INTO transfer_kv (key, value, version, create_rev, mod_rev) VALUES (?, ?, ?, ?, ?)");
+    this.insertDedup = db.prepare("INSERT OR REPLACE INTO transfer_dedup (request_id, revision, result) VALUES (?, ?, ?)");
+    this.deleteKeys = db.prepare("DELETE FROM transfer_kv WHERE key IN (SELECT key FROM transfer_kv LIMIT ?)");
+    this.deleteDedup = db.prepare("DELETE FROM transfer_dedup WHERE request_id IN (SELECT request_id FROM transfer_dedup LIMIT ?)");
+  }
+
+  /** Empties the area a few thousand rows per turn (the node keeps serving); resolves when it is empty. */
+  clear(): Promise<void> {
+    this.complete = undefined;
+    if (!this.dirty) return Promise.resolve();
+    this.clearing ??= (async () => {
+      try {
+        for (;;) {
+          if (!this.db.open) return; // the node stopped: the next start empties the area
+          // Never inside the store's open swap transaction (swapIn): wait for its commit.
+          if (this.db.inTransaction) {
+            await nextTurn();
+            continue;
+          }
+          const deleted = withoutFsync(this.db, () => this.deleteKeys.run(clearRowsPerTurn).changes + this.deleteDedup.run(clearRowsPerTurn).changes);
+          if (deleted === 0) break;
+          await nextTurn();
+        }
+        this.dirty = false;
+      } finally {
+        this.clearing = undefined;
+      }
+    })();
+    return this.clearing;
+  }
+
+  /** Writes one chunk's rows (call after clear(); one transaction, no fsync). */
+  stage(keys: readonly KeyRecord[], dedup: ReadonlyArray<[string, DedupRecord]>): void {
+    if (keys.length === 0 && dedup.length === 0) return;
+    this.dirty = true;
+    this.complete = undefined;
+    withoutFsync(this.db, () => {
+      for (const k of keys) this.insertKey.run(k.key, k.value, k.version, k.createRevision, k.modRevision);
+      for (const [id, rec] of dedup) this.insertDedup.run(id, rec.revision, encodeDedupValue(rec));
+    });
+  }
+
+  /** Every row of `transfer` is staged (its stream ended and checked out). */
+  markComplete(transfer: StagedTransfer): void {
+    this.complete = transfer;
+  }
+
+  /** The complete transfer `transferId`, if that is what the area holds. */
+  completed(transferId: string): StagedTransfer | undefined {
+    return this.complete?.transferId === transferId ? this.complete : undefined;
+  }
+
+  /**
+   * Swaps the staged tables with kv and dedup, inside the open transaction of the caller (SqliteStore),
+   * which commits it with the snapshot record. The replaced state lands in the staging tables, to be
+   * emptied by the next clear().
+   */
+  swapIn(): void {
+    this.db.exec(`
+      ALTER TABLE kv RENAME TO kv_swap; ALTER TABLE transfer_kv RENAME TO kv; ALTER TABLE kv_swap RENAME TO transfer_kv;
+      ALTER TABLE dedup RENAME TO dedup_swap; ALTER TABLE transfer_dedup RENAME TO dedup; ALTER TABLE dedup_swap RENAME TO transfer_dedup;
+    `);
+    this.complete = undefined;
+    this.dirty = true;
+  }
+}
