@@ -36,6 +36,9 @@ export interface Limits {
   requestTimeoutMs: number;
   /** Applied slots beyond the compacted index after which a node snapshots its log prefix locally. */
   compactionSlots: number;
+  /** Bytes per second at most that this node sends of a snapshot to one peer (0: no limit). Keeps a state
+   *  transfer from crowding out client traffic on a thin link (the cost: a longer join). */
+  snapshotSendBytesPerSecond: number;
   /** Revisions of watch history this node keeps (StateMachineLimits.watchHistoryRevisions, passed on to the
    *  state machine); a Watch from an older revision fails OUT_OF_RANGE with a WatchCompacted detail. */
   watchHistoryRevisions: number;
@@ -68,6 +71,7 @@ export const defaultLimits: Limits = {
   peerBatchBytesMax: 1024 * 1024 * 1024,
   requestTimeoutMs: 10_000,
   compactionSlots: 10_000,
+  snapshotSendBytesPerSecond: 0,
   watchHistoryRevisions: DEFAULT_STATE_MACHINE_LIMITS.watchHistoryRevisions,
   watchersMax: 10_000,
   requestBytesMax: 4 * 1024 * 1024,

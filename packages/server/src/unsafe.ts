@@ -16,6 +16,8 @@ export interface UnsafeFlags {
   serializableBackwards: boolean;
   /** Drop one in every WATCH_GAP_EVERY_EVENTS live events handed to watchers. */
   watchGap: boolean;
+  /** Flip a byte in the first chunk of each snapshot offer's first transfer (after its CRC was computed). */
+  corruptTransfer: boolean;
 }
 
 /** watch-gap (unsafe): one live event in this many is not delivered to a watcher. */
@@ -28,10 +30,11 @@ const names: Record<string, keyof UnsafeFlags> = {
   "list-stale": "listStale",
   "serializable-backwards": "serializableBackwards",
   "watch-gap": "watchGap",
+  "corrupt-transfer": "corruptTransfer",
 };
 
 export function parseUnsafeFlags(env: string | undefined): UnsafeFlags {
-  const flags: UnsafeFlags = { staleReads: false, ackBeforeFsync: false, noDedup: false, listStale: false, serializableBackwards: false, watchGap: false };
+  const flags: UnsafeFlags = { staleReads: false, ackBeforeFsync: false, noDedup: false, listStale: false, serializableBackwards: false, watchGap: false, corruptTransfer: false };
   for (const raw of (env ?? "").split(",")) {
     const name = raw.trim();
     if (name === "") continue;

@@ -73,11 +73,14 @@ export function peerService(rt: NodeRuntime, changes: MembershipChanges): Servic
       }
       const offers = rt.offers;
       if (offers === undefined || rt.closing) throw new ConnectError("this node offers no snapshot", Code.Unavailable);
-      let chunks;
+      const rate = rt.limits.snapshotSendBytesPerSecond;
+      const started = performance.now();
       try {
-        chunks = offers.chunks(req.transferId, rt.clusterId, Number(req.from));
-        for (const chunk of chunks) {
+        for (const chunk of offers.chunks(req.transferId, rt.clusterId, Number(req.from), rt.unsafe.corruptTransfer)) {
           if (ctx.signal.aborted) break;
+          // --snapshot-send-rate: a chunk leaves no earlier than its bytes allow.
+          const due = started + (chunk.offset / rate) * 1000;
+          if (rate > 0 && due > performance.now()) await new Promise((r) => setTimeout(r, due - performance.now()));
           yield { offset: BigInt(chunk.offset), data: chunk.data, crc32: chunk.crc32 };
         }
       } catch (e) {

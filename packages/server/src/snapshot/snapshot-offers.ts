@@ -26,6 +26,8 @@ interface Offer {
   path: string;
   fetches: number;
   usedAt: number;
+  /** Transfers begun (the unsafe corrupt-transfer flag spoils the first). */
+  served: number;
 }
 
 /** One chunk of an offered snapshot as FetchSnapshot sends it. */
@@ -91,7 +93,7 @@ export class SnapshotOffers {
         return;
       }
       this.retire(this.current);
-      this.current = { transferId: randomUUID(), revision, records, path, fetches: 0, usedAt: performance.now() };
+      this.current = { transferId: randomUUID(), revision, records, path, fetches: 0, usedAt: performance.now(), served: 0 };
       this.logger.info("snapshot offered to peers", { transferId: this.current.transferId, revision, records, copyMs: Math.round(performance.now() - started) });
     } catch (e) {
       if (path !== undefined) removeCopy(path);
@@ -102,11 +104,12 @@ export class SnapshotOffers {
   }
 
   /** The chunks of offer `transferId`, encoded as they are pulled. Throws UnknownOfferError for an offer not (or no longer) held. */
-  *chunks(transferId: string, clusterId: string, to: number): Generator<OfferChunk> {
+  *chunks(transferId: string, clusterId: string, to: number, corruptFirst = false): Generator<OfferChunk> {
     const offer = this.current?.transferId === transferId ? this.current : [...this.retired].find((o) => o.transferId === transferId);
     if (offer === undefined || this.closed) throw new UnknownOfferError(`no snapshot offer ${transferId} here (it was superseded or expired); wait for the next one`);
     offer.fetches++;
     offer.usedAt = performance.now();
+    const corrupt = corruptFirst && offer.served++ === 0;
     const source = SqliteSnapshotSource.openCopy(offer.path, false);
     const started = performance.now();
     let offset = 0;
@@ -115,6 +118,7 @@ export class SnapshotOffers {
     try {
       for (const data of snapshotChunks(source, clusterId, this.chunkBytesMax, true)) {
         const chunk = { offset, data, crc32: crc32(data) };
+        if (corrupt && offset === 0) chunk.data = flipLastByte(data); // unsafe corrupt-transfer: in flight, after the CRC
         offset += data.length;
         this.onSent(data.length);
         yield chunk;
@@ -154,4 +158,10 @@ export class SnapshotOffers {
     this.retired.delete(offer);
     removeCopy(offer.path);
   }
+}
+
+function flipLastByte(data: Uint8Array): Uint8Array {
+  const out = Uint8Array.from(data);
+  out[out.length - 1]! ^= 0xff;
+  return out;
 }

@@ -23,6 +23,8 @@ export interface MetadOptions {
   port: number;
   join?: string[];
   extraArgs?: string[];
+  /** Extra environment of the process (e.g. OMNIMETA_UNSAFE for a fault test). */
+  env?: Record<string, string>;
 }
 
 export interface ExitInfo {
@@ -79,6 +81,7 @@ export class MetadProcess {
     const child = spawn(process.execPath, [...nodeFlags, "--import", "tsx", MAIN_PATH, ...this.args()], {
       cwd: REPO_ROOT,
       stdio: ["ignore", "pipe", "pipe"],
+      ...(this.options.env ? { env: { ...process.env, ...this.options.env } } : {}),
     });
     this.child = child;
     live.add(child);

@@ -12,7 +12,7 @@ export class ProcessCluster {
   readonly nodes: MetadProcess[] = [];
   readonly root: string;
 
-  constructor(private readonly extraArgs: string[] = []) {
+  constructor(private readonly extraArgs: string[] = [], private readonly env?: Record<string, string>) {
     this.root = mkdtempSync(join(tmpdir(), "omnimeta-e2e-"));
   }
 
@@ -25,6 +25,7 @@ export class ProcessCluster {
       port: await freePort(),
       join: options.join ?? (this.nodes.length > 0 ? [this.nodes[0]!.address] : []),
       extraArgs: [...this.extraArgs, ...(options.extraArgs ?? [])],
+      ...(this.env ? { env: this.env } : {}),
     });
     this.nodes.push(node);
     return node;
