@@ -29,8 +29,17 @@ export type NodeStatusView =
       address: string; reachable: true; nodeId: number; name: string; state: string; stateDetail: string;
       clusterId: string; isLeader: boolean; leaderId: number; ballot: BallotView; configurationId: number;
       acceptedIdx: number; decidedIdx: number; appliedIdx: number; compactedIdx: number; lag: number;
+      /** The snapshot the node is receiving from a peer (null when none). */
+      transfer: TransferView | null;
     }
   | { address: string; reachable: false; error: { code: string; message: string } };
+
+export interface TransferView {
+  fromNodeId: number; revision: number; bytesReceived: number; recordsReceived: number; recordsTotal: number;
+  /** Records received of the announced total, 0-100 (one decimal). */
+  percent: number;
+  startedAt: string;
+}
 
 export interface WatchEventView {
   type: "put" | "delete";
@@ -110,7 +119,18 @@ export function nodeStatusView(address: string, s: StatusResponse): NodeStatusVi
     state: nodeStateName(s.state), stateDetail: s.stateDetail, clusterId: s.clusterId, isLeader: s.isLeader,
     leaderId: num(s.leaderId), ballot: ballotView(s.ballot), configurationId: num(s.configuration?.configurationId ?? 0n),
     acceptedIdx: num(s.acceptedIdx), decidedIdx: num(s.decidedIdx), appliedIdx: num(s.appliedIdx),
-    compactedIdx: num(s.compactedIdx), lag: 0,
+    compactedIdx: num(s.compactedIdx), lag: 0, transfer: s.transfer ? transferView(s.transfer) : null,
+  };
+}
+
+function transferView(t: NonNullable<StatusResponse["transfer"]>): TransferView {
+  const total = num(t.recordsTotal);
+  const received = num(t.recordsReceived);
+  return {
+    fromNodeId: num(t.fromNodeId), revision: num(t.revision), bytesReceived: num(t.bytesReceived),
+    recordsReceived: received, recordsTotal: total,
+    percent: total === 0 ? 0 : Math.floor((received / total) * 1000) / 10,
+    startedAt: new Date(num(t.startedAtUnixMs)).toISOString(),
   };
 }
 

@@ -7,13 +7,14 @@ import * as net from "node:net";
 import { Chalk } from "chalk";
 import { Code } from "@connectrpc/connect";
 import {
-  DeadlineExceededError, NotFoundError, PermissionDeniedError, PreconditionFailedError, ServerError, UnavailableError,
+  DeadlineExceededError, NodeState, NotFoundError, PermissionDeniedError, PreconditionFailedError, ServerError, UnavailableError,
+  type StatusResponse,
 } from "@omnimeta/client";
 import { exitCodeFor, renderError, UsageError } from "../src/errors.ts";
 import { renderTable } from "../src/render/table.ts";
 import { renderJson } from "../src/render/json.ts";
-import { summarize } from "../src/commands/cluster.ts";
-import { kvView } from "../src/views.ts";
+import { statusText, summarize } from "../src/commands/cluster.ts";
+import { kvView, nodeStatusView } from "../src/views.ts";
 import type { NodeStatusView } from "../src/views.ts";
 import { runInProcess } from "./memory-io.ts";
 
@@ -177,7 +178,7 @@ describe("ctl rendering", () => {
     const node = (nodeId: number, decidedIdx: number, appliedIdx: number, isLeader: boolean): NodeStatusView => ({
       address: `http://n${nodeId}`, reachable: true, nodeId, name: `n${nodeId}`, state: "active", stateDetail: "", clusterId: "c",
       isLeader, leaderId: 1, ballot: { n: 1, priority: 0, pid: 1 }, configurationId: 1,
-      acceptedIdx: decidedIdx, decidedIdx, appliedIdx, compactedIdx: 0, lag: 0,
+      acceptedIdx: decidedIdx, decidedIdx, appliedIdx, compactedIdx: 0, lag: 0, transfer: null,
     });
     const view = summarize([
       { address: "http://down", reachable: false, error: { code: "unavailable", message: "refused" } },
@@ -186,5 +187,17 @@ describe("ctl rendering", () => {
     assert.deepEqual(view.nodes.map((n) => (n.reachable ? [n.name, n.lag] : [n.address])), [["n1", 0], ["n2", 5], ["http://down"]]);
     assert.equal(view.leaderId, 1);
     assert.equal(view.clusterId, "c");
+  });
+
+  it("shows a snapshot under way on the receiving node: bytes and percent, in the table and in --json", () => {
+    const status = {
+      nodeId: 4n, name: "n4", address: "http://n4", state: NodeState.JOINING, stateDetail: "", clusterId: "c", leaderId: 1n, isLeader: false,
+      acceptedIdx: 0n, decidedIdx: 0n, appliedIdx: 0n, compactedIdx: 0n,
+      transfer: { fromNodeId: 1n, revision: 5000n, bytesReceived: BigInt(3 * 1024 * 1024), recordsReceived: 250n, recordsTotal: 1000n, startedAtUnixMs: 0n },
+    } as unknown as StatusResponse;
+    const receiving = nodeStatusView("http://n4", status);
+    assert.deepEqual(receiving.reachable && receiving.transfer, { fromNodeId: 1, revision: 5000, bytesReceived: 3 * 1024 * 1024, recordsReceived: 250, recordsTotal: 1000, percent: 25, startedAt: "1970-01-01T00:00:00.000Z" });
+    const text = statusText({ chalk: new Chalk({ level: 0 }) } as unknown as Parameters<typeof statusText>[0], summarize([receiving]));
+    assert.match(text, /n4: receiving a snapshot from node 1 \(revision 5000\): 3\.0 MiB, 25% of 1000 records/);
   });
 });

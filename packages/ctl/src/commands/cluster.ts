@@ -111,6 +111,10 @@ export function statusText(ctx: Context, v: ClusterStatusView): string {
   }
   const details = up.filter((n) => n.stateDetail !== "");
   for (const n of details) out += c.dim(`${n.name}: ${n.stateDetail}\n`);
+  for (const n of up) {
+    const t = n.transfer;
+    if (t !== null) out += c.yellow(`${n.name}: receiving a snapshot from node ${t.fromNodeId} (revision ${t.revision}): ${mib(t.bytesReceived)} MiB, ${t.percent}% of ${t.recordsTotal} records\n`);
+  }
   return out;
 }
 
@@ -125,3 +129,5 @@ export function configurationText(ctx: Context, v: ConfigurationView): string {
     { header: "LEADER", value: (m) => (m.leader ? "*" : ""), style: (t) => c.bold(t) },
   ], v.members, c);
 }
+
+const mib = (bytes: number): string => (bytes / (1024 * 1024)).toFixed(1);
