@@ -80,11 +80,15 @@ export const defaultLimits: Limits = {
   addressBytesMax: 1024,
 };
 
+/** Limits where 0 is allowed and means no limit. */
+const zeroMeansUnlimited: ReadonlySet<string> = new Set(["snapshotSendBytesPerSecond"]);
+
 export function resolveLimits(overrides: Partial<Limits> | undefined): Limits {
   const limits = { ...defaultLimits, ...overrides };
   limits.requestBytesMax = Math.max(limits.requestBytesMax, limits.valueBytesMax + limits.keyBytesMax + 64 * 1024);
   for (const [name, value] of Object.entries(limits)) {
-    if (!Number.isInteger(value) || value <= 0) throw new Error(`limit ${name} must be a positive integer, got ${value}`);
+    const low = zeroMeansUnlimited.has(name) ? 0 : 1;
+    if (!Number.isInteger(value) || value < low) throw new Error(`limit ${name} must be ${low === 0 ? "a non-negative" : "a positive"} integer, got ${value}`);
   }
   return limits;
 }
