@@ -7,10 +7,11 @@ import { parseUnsafeFlags } from "../../src/unsafe.ts";
 import { TestCluster, eventually, utf8 } from "./harness.ts";
 
 test("OMNIMETA_UNSAFE is off by default, lists known flags, and refuses unknown ones", () => {
-  const off = { staleReads: false, ackBeforeFsync: false, noDedup: false, listStale: false, serializableBackwards: false, watchGap: false };
+  const off = { staleReads: false, ackBeforeFsync: false, noDedup: false, listStale: false, serializableBackwards: false, watchGap: false, corruptTransfer: false };
   assert.deepEqual(parseUnsafeFlags(undefined), off);
   assert.deepEqual(parseUnsafeFlags("stale-reads, no-dedup"), { ...off, staleReads: true, noDedup: true });
   assert.deepEqual(parseUnsafeFlags("list-stale,serializable-backwards,watch-gap"), { ...off, listStale: true, serializableBackwards: true, watchGap: true });
+  assert.deepEqual(parseUnsafeFlags("corrupt-transfer"), { ...off, corruptTransfer: true });
   assert.throws(() => parseUnsafeFlags("fast"), /unknown flag "fast"/);
 });
 
