@@ -116,7 +116,7 @@ export class StateTransfer {
     const started = performance.now();
     this.d.logger.info("snapshot transfer started", { from: offer.from, transferId: offer.transferId, revision: offer.lastRevision, records: offer.records });
     try {
-      await this.d.staging.clear();
+      await this.d.staging.begin(offer.transferId);
       t.abort.signal.throwIfAborted();
       const directory = await this.fetch(t);
       t.abort.signal.throwIfAborted();
@@ -153,7 +153,8 @@ export class StateTransfer {
     let dedup: Array<[string, DedupRecord]> = [];
     let batchBytes = 0;
     const stage = (): void => {
-      this.d.staging.stage(keys, dedup);
+      t.abort.signal.throwIfAborted();
+      this.d.staging.stage(offer.transferId, keys, dedup);
       t.progress.recordsReceived += keys.length + dedup.length;
       keys = [];
       dedup = [];

@@ -34,6 +34,8 @@ export class TransferStaging {
   /** The area holds rows that are not a complete transfer (a partial one, or the state swapped out). */
   private dirty = true;
   private clearing: Promise<void> | undefined;
+  /** The transfer that may write here now (begin()); rows of any other are refused. */
+  private owner: string | undefined;
 
   constructor(private readonly db: Database) {
     this.insertKey = db.prepare("INSERT OR REPLACE INTO transfer_kv (key, value, version, create_rev, mod_rev) VALUES (?, ?, ?, ?, ?)");
@@ -67,8 +69,20 @@ export class TransferStaging {
     return this.clearing;
   }
 
-  /** Writes one chunk's rows (call after clear(); one transaction, no fsync). */
-  stage(keys: readonly KeyRecord[], dedup: ReadonlyArray<[string, DedupRecord]>): void {
+  /**
+   * Empties the area for transfer `transferId`, which from then on is the only one that may stage rows: a
+   * transfer that was superseded while it still had decoded rows in hand can never mix them into the next
+   * one (jepsen seed 9090, --compaction-slots 100, found a deleted key resurrected that way).
+   */
+  async begin(transferId: string): Promise<void> {
+    this.owner = transferId;
+    await this.clear();
+    if (this.owner !== transferId) throw new Error(`transfer ${transferId} was superseded while the staging area was emptied`);
+  }
+
+  /** Writes one chunk's rows of transfer `transferId` (after begin(); one transaction, no fsync). */
+  stage(transferId: string, keys: readonly KeyRecord[], dedup: ReadonlyArray<[string, DedupRecord]>): void {
+    if (this.owner !== transferId) throw new Error(`transfer ${transferId} no longer owns the staging area`);
     if (keys.length === 0 && dedup.length === 0) return;
     this.dirty = true;
     this.complete = undefined;
@@ -80,6 +94,7 @@ export class TransferStaging {
 
   /** Every row of `transfer` is staged (its stream ended and checked out). */
   markComplete(transfer: StagedTransfer): void {
+    if (this.owner !== transfer.transferId) throw new Error(`transfer ${transfer.transferId} no longer owns the staging area`);
     this.complete = transfer;
   }
 
@@ -99,6 +114,7 @@ export class TransferStaging {
       ALTER TABLE dedup RENAME TO dedup_swap; ALTER TABLE transfer_dedup RENAME TO dedup; ALTER TABLE dedup_swap RENAME TO transfer_dedup;
     `);
     this.complete = undefined;
+    this.owner = undefined;
     this.dirty = true;
   }
 }

@@ -39,8 +39,8 @@ async function storeWithStagedTransfer(dir: string) {
   store.kv.putKey(rec("own", "mine", 1));
   store.kv.setAppliedRevision(1);
   store.commit();
-  await store.transfer.clear();
-  store.transfer.stage([rec("a", "from-peer", 10), rec("b", "from-peer", 50)], [["req-1", { revision: 50, result: { kind: "ok", revision: 50, version: 1, previousVersion: 0 } }]]);
+  await store.transfer.begin("t1");
+  store.transfer.stage("t1", [rec("a", "from-peer", 10), rec("b", "from-peer", 50)], [["req-1", { revision: 50, result: { kind: "ok", revision: 50, version: 1, previousVersion: 0 } }]]);
   store.transfer.markComplete({ transferId: "t1", revision: 50, directory: { clusterId: "c1", members } });
   return { store, stateMachine };
 }
@@ -87,8 +87,10 @@ test("a crash between the swap and its commit loses the swap whole: the old stat
 test("a staged snapshot that is not the complete transfer in the staging area is refused", async () => {
   const { store } = await storeWithStagedTransfer(tempDir());
   assert.throws(() => store.setSnapshot(50, { kind: "staged", lastRevision: 50, transferId: "other" }), /not complete in the staging area/);
-  store.transfer.stage([rec("c", "x", 60)], []);
+  store.transfer.stage("t1", [rec("c", "x", 60)], []);
   assert.equal(store.transfer.completed("t1"), undefined, "staging more rows makes the transfer partial again");
+  await store.transfer.begin("t2");
+  assert.throws(() => store.transfer.stage("t1", [rec("stale", "x", 5)], []), /no longer owns the staging area/, "a superseded transfer cannot mix its rows into the next one");
 });
 
 test("chunks must continue the stream and match their CRC-32: a gap, a repeat or a flipped byte is refused", async () => {
