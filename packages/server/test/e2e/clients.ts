@@ -3,7 +3,7 @@
 
 import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { ClusterService, MetadataService } from "@omnimeta/proto";
+import { ClusterService, MetadataService, ReadConsistency, type KeyValue } from "@omnimeta/proto";
 
 export interface NodeClients {
   metadata: Client<typeof MetadataService>;
@@ -31,4 +31,16 @@ export async function eventually<T>(what: string, fn: () => Promise<T>, timeoutM
     if (Date.now() > deadline) throw new Error(`${what}: not done within ${timeoutMs} ms; last error: ${(last as Error)?.message ?? last}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/** Every key of a node, read locally (serializable), in key order. */
+export async function listAll(c: NodeClients): Promise<KeyValue[]> {
+  const out: KeyValue[] = [];
+  let pageToken = "";
+  do {
+    const r = await c.metadata.list({ prefix: "", limit: 1000, pageToken, consistency: ReadConsistency.SERIALIZABLE });
+    out.push(...r.kvs);
+    pageToken = r.nextPageToken;
+  } while (pageToken !== "");
+  return out;
 }

@@ -6,9 +6,9 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, rmSync } from "node:fs";
-import { NodeState, ReadConsistency, type KeyValue } from "@omnimeta/proto";
+import { NodeState, type KeyValue } from "@omnimeta/proto";
 import { ProcessCluster } from "./process-cluster.ts";
-import { clientsFor, eventually, utf8, type NodeClients } from "./clients.ts";
+import { clientsFor, eventually, listAll, utf8, type NodeClients } from "./clients.ts";
 
 /** Small, so the log prefix the replaced node would need is trimmed everywhere long before it comes back. */
 const COMPACTION_SLOTS = 200;
@@ -64,18 +64,6 @@ function startWriter(c: NodeClients) {
       return Math.max(gap, to - last);
     },
   };
-}
-
-/** Every key of a node, read locally (serializable), in key order. */
-async function listAll(c: NodeClients): Promise<KeyValue[]> {
-  const out: KeyValue[] = [];
-  let pageToken = "";
-  do {
-    const r = await c.metadata.list({ prefix: "", limit: 1000, pageToken, consistency: ReadConsistency.SERIALIZABLE });
-    out.push(...r.kvs);
-    pageToken = r.nextPageToken;
-  } while (pageToken !== "");
-  return out;
 }
 
 const row = (kv: KeyValue) => `${kv.key} v${kv.version} c${kv.createRevision} m${kv.modRevision} ${Buffer.from(kv.value).toString("hex")}`;

@@ -8,9 +8,9 @@
 //  - a chunk corrupted in flight is caught by its CRC-32, and the transfer starts over.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { NodeState, ReadConsistency, type KeyValue } from "@omnimeta/proto";
+import { NodeState, type KeyValue } from "@omnimeta/proto";
 import { ProcessCluster } from "./process-cluster.ts";
-import { clientsFor, eventually, utf8, type NodeClients } from "./clients.ts";
+import { clientsFor, eventually, listAll, utf8, type NodeClients } from "./clients.ts";
 import type { MetadProcess } from "./metad-process.ts";
 
 const COMPACTION_SLOTS = 200;
@@ -24,17 +24,6 @@ async function preload(c: NodeClients, prefix: string): Promise<void> {
   for (let i = 0; i < PRELOAD_KEYS; i += 100) {
     await Promise.all(Array.from({ length: 100 }, (_, j) => c.metadata.put({ key: `${prefix}/${String(i + j).padStart(5, "0")}`, value })));
   }
-}
-
-async function listAll(c: NodeClients): Promise<KeyValue[]> {
-  const out: KeyValue[] = [];
-  let pageToken = "";
-  do {
-    const r = await c.metadata.list({ prefix: "", limit: 1000, pageToken, consistency: ReadConsistency.SERIALIZABLE });
-    out.push(...r.kvs);
-    pageToken = r.nextPageToken;
-  } while (pageToken !== "");
-  return out;
 }
 
 const row = (kv: KeyValue) => `${kv.key} v${kv.version} c${kv.createRevision} m${kv.modRevision} ${Buffer.from(kv.value).toString("hex").slice(0, 16)}`;
