@@ -17,7 +17,7 @@ import type { Logger } from "../log.ts";
 import type { ServerMetrics } from "../metrics.ts";
 import type { UnsafeFlags } from "../unsafe.ts";
 import { OpError, resourceExhausted, unavailable, type LeaderHintInfo } from "../rpc/op-error.ts";
-import { offerIn, withSyncSnapshot } from "./state-transfer.ts";
+import { offerIn, withoutSyncSnapshot, withSyncSnapshot } from "./state-transfer.ts";
 
 export type CoreMessage = Message<Command, KvSnapshot>;
 export type Core = OmniPaxos<Command, KvSnapshot>;
@@ -125,8 +125,15 @@ export class Replica {
     if (this.stopped) return;
     for (const m of messages) {
       const offer = offerIn(m);
-      if (offer !== undefined) this.hooks.snapshotOffered(m, offer);
-      else if (acceptable(m)) this.core.handleIncoming(m);
+      if (offer === undefined) {
+        if (acceptable(m)) this.core.handleIncoming(m);
+      } else if (this.core.getCompactedIdx() >= syncOf(m)!.snapshot!.compactedIdx) {
+        // We hold that prefix already (a re-send of a sync whose snapshot we installed, or our own compaction
+        // got there): the core would skip the snapshot (installSnapshot is a no-op at or below our compacted
+        // index), so give it the same payload without one, its entries from that index. Fetching the state
+        // again would only cost a transfer (jepsen: every joiner fetched each offer twice).
+        this.core.handleIncoming(withoutSyncSnapshot(m));
+      } else this.hooks.snapshotOffered(m, offer);
     }
     this.acceptPhase = undefined;
     this.input();

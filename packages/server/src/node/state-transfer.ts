@@ -226,3 +226,10 @@ export function withSyncSnapshot(m: CoreMessage, snapshot: NonNullable<NonNullab
   const sync = (m as SyncCarrier).sync!;
   return { ...m, sync: { ...sync, snapshot: { compactedIdx: sync.snapshot!.compactedIdx, snapshot } } } as CoreMessage;
 }
+
+/** `m` with its sync payload's snapshot dropped: the same entries, from the snapshot's compacted index. */
+export function withoutSyncSnapshot(m: CoreMessage): CoreMessage {
+  const sync = (m as SyncCarrier).sync!;
+  const { snapshot, ...rest } = sync;
+  return { ...m, sync: { ...rest, fromIdx: snapshot!.compactedIdx } } as CoreMessage;
+}

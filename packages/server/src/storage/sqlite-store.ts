@@ -261,6 +261,10 @@ export class SqliteStore<T, S> implements Storage<T, S> {
     }
     this.kv.adoptTransferred(staged.revision, staged.directory);
     this.syncRequired = true;
+    // The replaced state now sits in the staging tables: empty them once the swap commits (the emptying
+    // waits for it), so a copy of the old state does not hold disk until the next transfer. A failure here
+    // only leaves rows that the next transfer's begin() empties.
+    this.transfer.clear().catch(() => undefined);
   }
 
   // ---- group commit ----

@@ -93,6 +93,48 @@ test("a staged snapshot that is not the complete transfer in the staging area is
   assert.throws(() => store.transfer.stage("t1", [rec("stale", "x", 5)], []), /no longer owns the staging area/, "a superseded transfer cannot mix its rows into the next one");
 });
 
+
+test("a staging area emptied when it was already empty is still emptied before the next transfer: an offer fetched twice, then a newer one, leaves no row of the first", async () => {
+  // jepsen seed 9090 --compaction-slots 100: a receiver fetched one offer twice (the core re-sent its
+  // sync before the first was answered), then a newer offer from the next leader. clear() had kept a
+  // finished promise from an emptying that found nothing to do, so every later clear() returned at once:
+  // the second fetch's rows stayed under the newer transfer, and a key deleted since came back.
+  const { store, stateMachine } = openStore(tempDir());
+  await store.transfer.begin("A");
+  store.transfer.stage("A", [rec("k0", "A", 10), rec("k1", "A", 10)], []);
+  store.transfer.markComplete({ transferId: "A", revision: 50, directory: undefined });
+  store.setSnapshot(50, { kind: "staged", lastRevision: 50, transferId: "A" });
+  store.commit();
+  await store.transfer.begin("A"); // the same offer again: the core will not install it twice
+  store.transfer.stage("A", [rec("k0", "A", 10), rec("k1", "A", 10)], []);
+  store.transfer.markComplete({ transferId: "A", revision: 50, directory: undefined });
+  await store.transfer.begin("B"); // k1 was deleted at the sender before revision 100
+  store.transfer.stage("B", [rec("k0", "B", 90)], []);
+  store.transfer.markComplete({ transferId: "B", revision: 100, directory: undefined });
+  store.setSnapshot(100, { kind: "staged", lastRevision: 100, transferId: "B" });
+  store.commit();
+  assert.equal(stateMachine.appliedRevision, 100);
+  assert.equal(text(store.kv.getKey("k0")), "B");
+  assert.equal(store.kv.getKey("k1"), undefined, "no row of an earlier transfer survives into a later one");
+  assert.deepEqual(stateMachine.list("", "", 10).records.map((r) => r.key), ["k0"]);
+});
+
+test("a transfer is complete only if the staging area holds exactly the rows it staged (a repeated key is refused)", async () => {
+  const { store } = openStore(tempDir());
+  await store.transfer.begin("t1");
+  store.transfer.stage("t1", [rec("a", "x", 10), rec("a", "y", 11)], []);
+  assert.throws(() => store.transfer.markComplete({ transferId: "t1", revision: 20, directory: undefined }), /holds 1 keys .* staged 2/);
+  assert.equal(store.transfer.completed("t1"), undefined);
+});
+
+test("the replaced state is emptied from the staging tables once the swap commits", async () => {
+  const { store } = await storeWithStagedTransfer(tempDir());
+  store.setSnapshot(50, { kind: "staged", lastRevision: 50, transferId: "t1" });
+  assert.equal(store.transfer.rowCount(), 1, "until the commit, the replaced state (key own) is what a crash rolls back to");
+  store.commit();
+  await store.transfer.settled();
+  assert.equal(store.transfer.rowCount(), 0);
+});
 test("chunks must continue the stream and match their CRC-32: a gap, a repeat or a flipped byte is refused", async () => {
   const data = [new TextEncoder().encode("first chunk"), new TextEncoder().encode("second chunk")];
   const chunk = (i: number, offset: number, mutate = false) => {
