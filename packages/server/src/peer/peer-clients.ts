@@ -8,6 +8,7 @@ import type * as http2 from "node:http2";
 import * as tls from "node:tls";
 import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { peerWindowBytes, widenConnectionWindow } from "../rpc/http2-window.ts";
 import { ClusterService, MetadataService, PeerService } from "@omnimeta/proto";
 import { authorityOf, normaliseUrl } from "../config.ts";
 import type { TlsCredentials } from "../tls/tls-credentials.ts";
@@ -85,7 +86,7 @@ export class PeerClients {
         // destroyed and then throws from a timer (ERR_HTTP2_INVALID_SESSION); the Exchange stream keeps it busy anyway.
         { pingIntervalMs: 1000, pingTimeoutMs: 3000, pingIdleConnection: false },
         // Small messages must leave at once: no Nagle delay (it costs ~40 ms with delayed ACKs).
-        { createConnection: () => this.connect(target, new URL(key).hostname) },
+        { createConnection: () => this.connect(target, new URL(key).hostname), settings: { initialWindowSize: peerWindowBytes } },
       );
       const transport = createConnectTransport({
         baseUrl: dialUrl,
@@ -104,7 +105,11 @@ export class PeerClients {
         metadata: createClient(MetadataService, transport),
         cluster: createClient(ClusterService, transport),
         state: () => manager.state(),
-        openStream: (path, headers) => manager.request("POST", path, { ...this.credentialHeaders, ...headers }, {}),
+        openStream: async (path, headers) => {
+          const stream = await manager.request("POST", path, { ...this.credentialHeaders, ...headers }, {});
+          widenConnectionWindow(stream.session);
+          return stream;
+        },
         noteRead: (stream) => manager.notifyResponseByteRead(stream),
       };
       this.byAddress.set(key, e);

@@ -13,6 +13,7 @@ import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import type { TlsCredentials } from "../tls/tls-credentials.ts";
 import { tlsContextValues } from "../tls/peer-auth.ts";
 import { tryFastUnary, type FastUnaryDeps } from "./grpc-unary-fast-path.ts";
+import { peerWindowBytes, widenConnectionWindow } from "./http2-window.ts";
 
 export interface HttpEndpoints {
   routes: (router: ConnectRouter) => void;
@@ -69,9 +70,12 @@ export async function listenHttp2(host: string, port: number, endpoints: HttpEnd
     },
   });
   const h1 = http.createServer(handler);
-  const h2Options = { maxSessionMemory: 256, settings: { maxConcurrentStreams: 65_536 } };
+  // Wide receive windows (peer-clients.ts peerWindowBytes says why): a peer's accept batches and a client's
+  // pipelined writes arrive without a WINDOW_UPDATE round trip every 64 KiB.
+  const h2Options = { maxSessionMemory: 256, settings: { maxConcurrentStreams: 65_536, initialWindowSize: peerWindowBytes } };
   const tls = endpoints.tls;
   const h2 = tls ? http2.createSecureServer({ ...h2Options, ...tls.serverOptions(), allowHTTP1: true }, handler) : http2.createServer(h2Options, handler);
+  h2.on("session", (session: http2.ServerHttp2Session) => widenConnectionWindow(session));
   const fast = endpoints.fastUnary;
   if (fast) {
     // The compat layer turns every 'stream' into a 'request' for Connect; a stream the fast path serves must
