@@ -1,5 +1,6 @@
 // Command-line options of bench:join. `--quick` is a smoke run (20,000 keys, 3 s windows); explicit
 // flags given with it win.
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 
 export interface JoinBenchOptions {
@@ -12,10 +13,13 @@ export interface JoinBenchOptions {
   joinTimeoutMs: number;
   compactionSlots: number | undefined;
   keep: boolean;
+  /** Where every node writes a V8 CPU profile (--cpu-prof-dir), or undefined. */
+  cpuProfDir: string | undefined;
 }
 
 export const USAGE = `usage: npm run bench:join -- [--keys 200000] [--value-bytes 1024] [--writers 4] [--quick]
-                         [--compaction-slots N] [--join-timeout-s 300] [--keep]`;
+                         [--compaction-slots N] [--join-timeout-s 300] [--keep]
+                         [--cpu-prof-dir DIR]`;
 
 function positiveInt(name: string, text: string): number {
   const n = Number(text);
@@ -35,6 +39,7 @@ export function parseJoinArgs(argv: string[]): JoinBenchOptions {
       "join-timeout-s": { type: "string" },
       quick: { type: "boolean" },
       keep: { type: "boolean" },
+      "cpu-prof-dir": { type: "string" },
       help: { type: "boolean" },
     },
   });
@@ -49,5 +54,6 @@ export function parseJoinArgs(argv: string[]): JoinBenchOptions {
     joinTimeoutMs: int("join-timeout-s", 300) * 1000,
     compactionSlots: values["compaction-slots"] !== undefined ? positiveInt("compaction-slots", values["compaction-slots"]) : undefined,
     keep: values.keep === true,
+    cpuProfDir: values["cpu-prof-dir"] !== undefined ? resolve(values["cpu-prof-dir"]) : undefined,
   };
 }

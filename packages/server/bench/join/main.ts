@@ -43,12 +43,19 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const runDir = mkdtempSync(join(tmpdir(), "omnimeta-bench-join-"));
+  // --cpu-prof-dir: every node writes a V8 CPU profile there, and is stopped with SIGTERM at the end so that
+  // the profile is written.
+  if (o.cpuProfDir !== undefined) process.env.OMNIMETA_NODE_FLAGS = `${process.env.OMNIMETA_NODE_FLAGS ?? ""} --cpu-prof --cpu-prof-dir=${o.cpuProfDir}`.trim();
   const nodeArgs = o.compactionSlots !== undefined ? ["--compaction-slots", String(o.compactionSlots)] : [];
   const cluster = await ProcessCluster.start({ size: 3, runDir, direct: true, nodeArgs });
   let joiner: MetadProcess | undefined;
   try {
     joiner = await run(o, cluster, runDir, nodeArgs);
   } finally {
+    if (o.cpuProfDir !== undefined) {
+      await Promise.all([joiner, ...cluster.nodes].map((n) => n?.terminate()));
+      log(`CPU profiles in ${o.cpuProfDir}`);
+    }
     await joiner?.kill();
     await joiner?.closeLog();
     await cluster.close({ keepData: o.keep });

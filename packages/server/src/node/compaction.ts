@@ -14,9 +14,14 @@ export interface CompactionProgress {
   appliedIdx: number;
 }
 
-/** The slot to snapshot up to (exclusive), or undefined while fewer than `slots` applied slots are uncompacted. */
-export function compactionTarget(p: CompactionProgress, slots: number): number | undefined {
-  const target = Math.min(p.decidedIdx, p.appliedIdx);
+/**
+ * The slot to snapshot up to (exclusive), or undefined while fewer than `slots` applied slots are
+ * uncompacted. `holdIdx`: a slot the log must keep, if any (a peer is being sent the snapshot at that slot
+ * and will need the entries after it; compacting past it sent that peer a whole new snapshot once the first
+ * had arrived: bench:join copied and offered the state twice).
+ */
+export function compactionTarget(p: CompactionProgress, slots: number, holdIdx?: number): number | undefined {
+  const target = Math.min(p.decidedIdx, p.appliedIdx, holdIdx ?? Infinity);
   return target - p.compactedIdx >= slots ? target : undefined;
 }
 
@@ -47,11 +52,11 @@ export class LogCompaction {
 
   /** Called after every flush; snapshots [compactedIdx, applied) when due. Errors mean "not now", never a crash:
    *  the writes it stages are committed by the next flush (a crash before that only loses the compaction). */
-  afterFlush(core: Compactable, appliedIdx: number): void {
+  afterFlush(core: Compactable, appliedIdx: number, holdIdx?: number): void {
     const decidedIdx = core.getDecidedIdx();
     if (decidedIdx < this.retryAt) return;
     const compactedIdx = core.getCompactedIdx();
-    const target = compactionTarget({ decidedIdx, compactedIdx, appliedIdx }, this.slots);
+    const target = compactionTarget({ decidedIdx, compactedIdx, appliedIdx }, this.slots, holdIdx);
     if (target === undefined) return;
     const started = this.now();
     if (started < this.notBefore) return;

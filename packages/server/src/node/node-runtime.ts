@@ -196,6 +196,7 @@ export class NodeRuntime {
       send: (to, messages) => this.network?.send(to, messages),
       committed: (events, jump) => this.watches.publish(events, jump),
       offerSnapshot: (lastRevision) => this.offers?.offer(lastRevision),
+      offerInFlight: (to, transferId) => this.offers?.isFetching(to, transferId) ?? false,
       snapshotOffered: (message, offer) => this.transfer?.offered(message, offer),
       changed: () => this.onChanged(),
       leaderHint: () => this.leaderHint(),
@@ -281,7 +282,7 @@ export class NodeRuntime {
 
   private onFlushed(): void {
     const replica = this.replica;
-    if (replica) this.compaction.afterFlush(replica.core, this.machine.appliedRevision);
+    if (replica) this.compaction.afterFlush(replica.core, this.machine.appliedRevision, this.offers?.heldRevision());
     if (this.state === "joining" && replica && !this.needsCatchUp(replica.core) && this.machine.appliedRevision >= replica.core.getDecidedIdx()) {
       this.setState("active", "");
     }

@@ -75,7 +75,14 @@ export class PeerNetwork {
   }
 }
 
-/** A batch with a snapshot in a sync payload: state transfer (omnimeta_state_transfer_bytes_total). */
+/**
+ * A batch with a snapshot inside a sync payload: state transfer (omnimeta_state_transfer_bytes_total). An
+ * offer is not one: its state travels by FetchSnapshot, whose chunks are counted there, and the batch is the
+ * log suffix (counting it too doubled the bytes bench:join reported).
+ */
 export function carriesSnapshot(messages: readonly unknown[]): boolean {
-  return messages.some((m) => (m as { sync?: { snapshot?: unknown } }).sync?.snapshot !== undefined);
+  return messages.some((m) => {
+    const s = (m as { sync?: { snapshot?: { snapshot?: { kind?: string } } } }).sync?.snapshot;
+    return s !== undefined && s.snapshot?.kind !== "offer";
+  });
 }

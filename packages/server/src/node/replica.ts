@@ -56,6 +56,8 @@ export interface ReplicaHooks {
   /** The offer that stands for a stored snapshot sent to a peer, or undefined while it is being made
    *  (snapshot/snapshot-offers.ts). */
   offerSnapshot(lastRevision: number): OfferedKvSnapshot | undefined;
+  /** Node `to` is pulling offer `transferId` now (snapshot-offers.ts). */
+  offerInFlight(to: number, transferId: string): boolean;
   /** A peer's message offers a snapshot: it reaches the core once the snapshot is here (state-transfer.ts). */
   snapshotOffered(message: CoreMessage, offer: OfferedKvSnapshot): void;
   /** Called after a flush in which leader, configuration or removal changed. */
@@ -72,6 +74,8 @@ export interface ReplicaHooks {
 
 export class Replica {
   private scheduled = false;
+  /** Per peer: the offer, message kind and ballot of the last sync with a snapshot offer sent to it. */
+  private readonly offerSent = new Map<number, string>();
   private inputCount = 0;
   private readonly proposals = new Map<string, Array<Waiter<ApplyResult>>>();
   private proposalCount = 0;
@@ -439,6 +443,13 @@ export class Replica {
         // No copy to offer yet: drop the message, as the network may. The core re-sends it (its resend timer,
         // or the receiver's next request), and by then the copy is ready.
         if (offer === undefined) continue;
+        // The receiver is pulling this offer and holds the message that carried it (node/state-transfer.ts):
+        // a re-send under the same ballot would only be serialized, shipped and dropped there, megabytes of
+        // log suffix each time, while the transfer runs. Skip it, as the network may; after the fetch the
+        // receiver answers the one it holds, and a message under a new ballot still goes.
+        const key = `${offer.transferId} ${m.kind} ${ballotText(m)}`;
+        if (this.hooks.offerInFlight(m.to, offer.transferId) && this.offerSent.get(m.to) === key) continue;
+        this.offerSent.set(m.to, key);
         m = withSyncSnapshot(m, offer);
       }
       const list = byPeer.get(m.to);
@@ -597,6 +608,12 @@ function syncOf(m: CoreMessage): Sync | undefined {
  * for. A Compaction request would make us snapshot past what we have applied; our nodes compact locally
  * only (node/compaction.ts) and never send one.
  */
+/** The ballot a sync message is sent under, as text (CatchUp has none). */
+function ballotText(m: CoreMessage): string {
+  const n = (m as { n?: { n: number; priority: number; pid: number } }).n;
+  return n === undefined ? "-" : `${n.n}.${n.priority}.${n.pid}`;
+}
+
 function acceptable(m: CoreMessage): boolean {
   if (m.kind === "Compaction") return false;
   const kind = syncOf(m)?.snapshot?.snapshot.kind;

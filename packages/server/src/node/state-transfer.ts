@@ -94,6 +94,12 @@ export class StateTransfer {
       // Another sender: the leader changed, and the held message is from a ballot that is over.
       c.abort.abort(new Error(`superseded by an offer from node ${offer.from}`));
     }
+    if (this.d.staging.completed(offer.transferId) !== undefined) {
+      // Already here in full (the core refused the message that carried it, e.g. its ballot was over): the
+      // re-sent message can have it as it is, without a second fetch.
+      this.d.deliver(withSyncSnapshot(message, { kind: "staged", lastRevision: offer.lastRevision, transferId: offer.transferId }));
+      return;
+    }
     const f = this.failed;
     if (f !== undefined && f.transferId === offer.transferId && performance.now() - f.at < retryAfterMs) return;
     const t: Transfer = {

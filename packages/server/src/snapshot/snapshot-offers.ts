@@ -47,6 +47,8 @@ export class SnapshotOffers {
   private readonly retired = new Set<Offer>();
   private copying = false;
   private closed = false;
+  /** Receivers pulling an offer now: node id -> transfer id. */
+  private readonly fetching = new Map<number, string>();
 
   constructor(
     private readonly store: BackupSource,
@@ -103,6 +105,23 @@ export class SnapshotOffers {
     }
   }
 
+  /**
+   * The oldest revision a receiver of an offer may still need the log from: the revision of the oldest offer
+   * held (current, or retired while read). Log compaction stops there (node/compaction.ts), so a receiver
+   * continues from the log after its snapshot instead of needing another one. Undefined without offers; an
+   * offer unused for 30 s is dropped (releaseIdle), and with it the hold.
+   */
+  heldRevision(): number | undefined {
+    let oldest = this.current?.revision;
+    for (const o of this.retired) oldest = oldest === undefined ? o.revision : Math.min(oldest, o.revision);
+    return oldest;
+  }
+
+  /** Node `to` is pulling offer `transferId` now. */
+  isFetching(to: number, transferId: string): boolean {
+    return this.fetching.get(to) === transferId;
+  }
+
   /** The chunks of offer `transferId`, encoded as they are pulled. Throws UnknownOfferError for an offer not (or no longer) held. */
   *chunks(transferId: string, clusterId: string, to: number, corruptFirst = false): Generator<OfferChunk> {
     const offer = this.current?.transferId === transferId ? this.current : [...this.retired].find((o) => o.transferId === transferId);
@@ -115,6 +134,7 @@ export class SnapshotOffers {
     let offset = 0;
     this.logger.info("snapshot transfer to a peer started", { to, transferId, revision: offer.revision, records: offer.records });
     let finished = false;
+    this.fetching.set(to, transferId);
     try {
       for (const data of snapshotChunks(source, clusterId, this.chunkBytesMax, true)) {
         const chunk = { offset, data, crc32: crc32(data) };
@@ -129,6 +149,7 @@ export class SnapshotOffers {
     } finally {
       if (!finished) this.logger.info("snapshot transfer to a peer ended early", { to, transferId, bytes: offset });
       offer.fetches--;
+      if (this.fetching.get(to) === transferId) this.fetching.delete(to);
       if (offer !== this.current) this.retire(offer);
     }
   }

@@ -63,6 +63,9 @@ function decodeValue<V>(bytes: Uint8Array | undefined): V | undefined {
  * KvStateMachine built on `store.kv`, then `store.commit()`, and only then send the core's
  * outgoing messages and answer clients. A crash before commit loses the whole turn, atomically.
  */
+/** Pages the online backup copies per step (one step per event-loop turn). */
+const backupPagesPerStep = 1024;
+
 export class SqliteStore<T, S> implements Storage<T, S> {
   readonly identity: StoreIdentity;
   /** The state machine's backend; its writes commit with the consensus state. */
@@ -311,7 +314,9 @@ export class SqliteStore<T, S> implements Storage<T, S> {
    */
   async backupTo(path: string): Promise<void> {
     assert(!this.closed, () => "backup of a closed store");
-    await this.db.backup(path);
+    // better-sqlite3 copies 100 pages (400 KiB) per step by default, one step per event-loop turn: a 230 MB
+    // state took 7.5 s to copy on a busy leader (bench:join). 1024 pages (4 MiB) per step copy in a few ms.
+    await this.db.backup(path, { progress: () => backupPagesPerStep });
   }
 
   /** Closes the database. Staged writes that were not committed are lost (as in a crash). */

@@ -22,6 +22,12 @@ test("compaction is due once `slots` applied slots are uncompacted, and only up 
   assert.equal(compactionTarget({ decidedIdx: 30, compactedIdx: 0, appliedIdx: 45 }, 20), 30);
 });
 
+test("a held slot (a snapshot being sent to a peer) stops compaction there: the peer continues from the log after it", () => {
+  assert.equal(compactionTarget({ decidedIdx: 100, compactedIdx: 0, appliedIdx: 100 }, 20, 60), 60);
+  assert.equal(compactionTarget({ decidedIdx: 100, compactedIdx: 50, appliedIdx: 100 }, 20, 60), undefined, "not `slots` past the compacted prefix below the hold");
+  assert.equal(compactionTarget({ decidedIdx: 100, compactedIdx: 0, appliedIdx: 100 }, 20, undefined), 100);
+});
+
 test("--compaction-slots sets the threshold (default 10,000); it must be a positive integer", () => {
   assert.equal(defaultLimits.compactionSlots, 10_000);
   const base = ["--name", "n1", "--data-dir", "/tmp/x"];

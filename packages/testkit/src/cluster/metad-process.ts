@@ -56,7 +56,9 @@ export class MetadProcess {
     const argv = [METAD_BIN, "--name", name, "--data-dir", dataDir, "--listen", `127.0.0.1:${port}`, "--advertise", this.address, ...args, ...this.nextStartArgs];
     this.nextStartArgs = [];
     this.log.write(`--- start ${++this.startCount}: ${argv.slice(1).join(" ")}${unsafe ? ` (OMNIMETA_UNSAFE=${unsafe})` : ""}\n`);
-    const child = spawn(process.execPath, argv, { env: { ...process.env, OMNIMETA_UNSAFE: unsafe }, stdio: ["ignore", "ignore", "pipe"] });
+    // OMNIMETA_NODE_FLAGS: node flags for every metad spawned (e.g. --cpu-prof, which NODE_OPTIONS refuses).
+    const nodeFlags = (process.env.OMNIMETA_NODE_FLAGS ?? "").split(" ").filter((f) => f !== "");
+    const child = spawn(process.execPath, [...nodeFlags, ...argv], { env: { ...process.env, OMNIMETA_UNSAFE: unsafe }, stdio: ["ignore", "ignore", "pipe"] });
     trackChild(child);
     this.child = child;
     this.state = "running";
@@ -105,6 +107,17 @@ export class MetadProcess {
     if (child === undefined) return;
     child.kill("SIGKILL");
     await this.exited;
+  }
+
+  /** SIGTERM (a graceful stop: a --cpu-prof profile is written); SIGKILL after `graceMs`. Resolves when gone. */
+  async terminate(graceMs = 10_000): Promise<void> {
+    const child = this.child;
+    if (child === undefined || this.state === "stopped") return;
+    if (this.state === "paused") this.resume();
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+    await this.exited;
+    clearTimeout(timer);
   }
 
   /** Sends a signal (e.g. SIGHUP: reload the TLS files). */
