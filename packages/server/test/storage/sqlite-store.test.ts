@@ -10,7 +10,7 @@ import type { StoredEntry } from "@omnimeta/omnipaxos";
 import { openNodeStore, type NodeStore } from "../../src/storage/node-store.ts";
 import { DataDirMismatchError } from "../../src/storage/identity.ts";
 import { DataDirLockedError, DATABASE_FILE } from "../../src/storage/open-database.ts";
-import { migrate, SchemaTooNewError, SCHEMA_VERSION } from "../../src/storage/migrations.ts";
+import { migrate, MIGRATIONS, SchemaTooNewError, SCHEMA_VERSION } from "../../src/storage/migrations.ts";
 import type { Command } from "../../src/state-machine/command.ts";
 import { KvStateMachine } from "../../src/state-machine/kv-state-machine.ts";
 import { MemoryKvBackend } from "../../src/state-machine/memory-kv-backend.ts";
@@ -262,6 +262,28 @@ test("migrations run once, in one transaction, and a newer schema is refused", (
   db.pragma(`user_version = ${SCHEMA_VERSION + 5}`);
   db.close();
   assert.throws(() => openStore(dir), (e: unknown) => e instanceof SchemaTooNewError && /newer than this metad supports/.test(e.message));
+});
+
+test("migration 3 turns kv into a rowid table and keeps every row (values no longer spill to overflow pages)", () => {
+  const dir = tempDir();
+  const db = new Database(join(dir, DATABASE_FILE));
+  migrate(db, MIGRATIONS.filter((m) => m.version <= 2));
+  const value = Buffer.alloc(1024, 7);
+  const insert = db.prepare("INSERT INTO kv (key, value, version, create_rev, mod_rev) VALUES (?, ?, ?, ?, ?)");
+  for (let i = 0; i < 50; i++) insert.run(`k${String(i).padStart(2, "0")}`, value, i + 1, 10 + i, 20 + i);
+  assert.match(String((db.prepare("SELECT sql FROM sqlite_master WHERE name = 'kv'").get() as { sql: string }).sql), /WITHOUT ROWID/);
+  db.close();
+  const { store, stateMachine } = openStore(dir);
+  const listed = stateMachine.list("", "", 100).records;
+  assert.equal(listed.length, 50);
+  assert.deepEqual(listed[7], { key: "k07", value: new Uint8Array(value), version: 8, createRevision: 17, modRevision: 27 });
+  store.close();
+  const after = new Database(join(dir, DATABASE_FILE), { readonly: true });
+  for (const table of ["kv", "transfer_kv"]) {
+    const sql = (after.prepare("SELECT sql FROM sqlite_master WHERE name = ?").get(table) as { sql: string }).sql;
+    assert.doesNotMatch(sql, /WITHOUT ROWID/, `${table} is a rowid table`);
+  }
+  after.close();
 });
 
 test("the database runs in WAL mode with synchronous=FULL", () => {
