@@ -80,7 +80,7 @@ async function main(): Promise<void> {
   })();
   try {
     log(`loading ${o.keyCount} keys × ${o.valueBytes} B (compaction after ${o.keyCount} slots)`);
-    const loadSeconds = await preload(() => cluster.client("n1").metadata, { keyCount: o.keyCount, valueBytes: o.valueBytes, prefix: "c/", streams: 4, windowPerStream: 512, onProgress: (n) => n % 100_000 === 0 && log(`  ${n}`) });
+    const loadSeconds = await preload(() => cluster.client("n1").metadata, { keyCount: o.keyCount, valueBytes: o.valueBytes, prefix: "c/", streams: 4, windowPerStream: 128, onProgress: (n) => n % 100_000 === 0 && log(`  ${n}`) });
     const healthMaxDuringLoadMs = healthMaxMs;
     // A compaction runs after a flush: a trickle of puts makes flushes until one has happened.
     for (let i = 0; !scrapes.some((s) => s.compactions > 0); i++) {

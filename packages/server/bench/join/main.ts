@@ -13,7 +13,7 @@ import { NodeState, ReadConsistency } from "@omnimeta/proto";
 import { MetadProcess, NodeClient, ProcessCluster, freePort, waitFor } from "@omnimeta/testkit";
 import { parseJoinArgs, USAGE, type JoinBenchOptions } from "./args.ts";
 import { keyName, preload } from "./preload.ts";
-import { memoryOf, RssSampler } from "./proc-memory.ts";
+import { HeapSampler, memoryOf, RssSampler } from "./proc-memory.ts";
 import { metricValue, scrapeMetrics } from "./scrape.ts";
 import { Writers } from "./writers.ts";
 import { LeaderTracker } from "./leader-tracker.ts";
@@ -98,6 +98,7 @@ async function run(o: JoinBenchOptions, cluster: ProcessCluster, runDir: string,
   const t0 = performance.now();
   await joiner.start();
   const joinerSampler = new RssSampler([joiner.pid!]);
+  const joinerHeap = new HeapSampler(() => scrapeMetrics(joiner.address), metricValue);
   const joinerClient = new NodeClient(joiner.address);
   let timedOut = false;
   try {
@@ -114,6 +115,7 @@ async function run(o: JoinBenchOptions, cluster: ProcessCluster, runDir: string,
   const t1 = performance.now();
   const leaderMem = leaderSampler.stop().get(sender.pid!)!;
   const joinerMem = joinerSampler.stop().get(joiner.pid!)!;
+  const joinerHeapPeaks = await joinerHeap.stop();
   const leaderHwm = memoryOf(sender.pid!)?.hwmMb ?? 0;
   const joinerHwm = memoryOf(joiner.pid!)?.hwmMb ?? 0;
   const after = await scrapeMetrics(sender.address);
@@ -143,6 +145,9 @@ async function run(o: JoinBenchOptions, cluster: ProcessCluster, runDir: string,
     receiverRssPeakMb: round1(joinerMem.peakMb),
     receiverRssGrowthMb: round1(joinerMem.peakMb - joinerMem.firstMb),
     receiverHwmMb: round1(joinerHwm),
+    receiverHeapUsedPeakMb: round1(joinerHeapPeaks.heapUsedMb),
+    receiverHeapTotalPeakMb: round1(joinerHeapPeaks.heapTotalMb),
+    receiverExternalPeakMb: round1(joinerHeapPeaks.externalMb),
     followerRssMb: round1(followerRss.rssMb),
     largestPeerBatchBytesBefore: metricValue(before, "omnimeta_peer_batch_bytes_max") ?? null,
     largestPeerBatchBytes: metricValue(after, "omnimeta_peer_batch_bytes_max") ?? null,

@@ -49,3 +49,38 @@ export class RssSampler {
     return out;
   }
 }
+
+/** What the receiver's memory is made of at its peak, from its own /metrics (prom-client's process metrics). */
+export interface HeapPeaks {
+  heapUsedMb: number;
+  heapTotalMb: number;
+  externalMb: number;
+}
+
+/** Scrapes a node's /metrics every `intervalMs` and keeps the largest V8 heap (used, total) and external memory. */
+export class HeapSampler {
+  private readonly peaks: HeapPeaks = { heapUsedMb: 0, heapTotalMb: 0, externalMb: 0 };
+  private stopped = false;
+  private readonly loop: Promise<void>;
+
+  constructor(scrape: () => Promise<string>, metricValue: (text: string, name: string) => number | undefined, intervalMs = 250) {
+    this.loop = (async () => {
+      while (!this.stopped) {
+        const text = await scrape().catch(() => undefined);
+        if (text !== undefined) {
+          const mb = (name: string) => (metricValue(text, name) ?? 0) / 2 ** 20;
+          this.peaks.heapUsedMb = Math.max(this.peaks.heapUsedMb, mb("nodejs_heap_size_used_bytes"));
+          this.peaks.heapTotalMb = Math.max(this.peaks.heapTotalMb, mb("nodejs_heap_size_total_bytes"));
+          this.peaks.externalMb = Math.max(this.peaks.externalMb, mb("nodejs_external_memory_bytes"));
+        }
+        await new Promise((r) => setTimeout(r, intervalMs));
+      }
+    })();
+  }
+
+  async stop(): Promise<HeapPeaks> {
+    this.stopped = true;
+    await this.loop;
+    return { ...this.peaks };
+  }
+}

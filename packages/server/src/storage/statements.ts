@@ -12,9 +12,10 @@ export interface Statements {
   logGet: Statement<[number], { entry: Buffer }>;
   logRange: Statement<[number, number], { idx: number; entry: Buffer }>;
   logMaxIdx: Statement<[], { idx: number | null }>;
+  logMinIdx: Statement<[], { idx: number | null }>;
   logInsert: Statement<[number, Uint8Array]>;
   logDeleteFrom: Statement<[number]>;
-  logDeleteBelow: Statement<[number]>;
+  logDeleteRange: Statement<[number, number]>;
 
   kvGet: Statement<[string], KvRow>;
   kvListAfter: Statement<[string], KvRow>;
@@ -64,9 +65,10 @@ export function prepareStatements(db: Database): Statements {
     logGet: db.prepare("SELECT entry FROM log WHERE idx = ?"),
     logRange: db.prepare("SELECT idx, entry FROM log WHERE idx >= ? AND idx < ? ORDER BY idx"),
     logMaxIdx: db.prepare("SELECT max(idx) AS idx FROM log"),
+    logMinIdx: db.prepare("SELECT min(idx) AS idx FROM log"),
     logInsert: db.prepare("INSERT OR REPLACE INTO log (idx, entry) VALUES (?, ?)"),
     logDeleteFrom: db.prepare("DELETE FROM log WHERE idx >= ?"),
-    logDeleteBelow: db.prepare("DELETE FROM log WHERE idx < ?"),
+    logDeleteRange: db.prepare("DELETE FROM log WHERE idx >= ? AND idx < ?"),
 
     kvGet: db.prepare("SELECT key, value, version, create_rev, mod_rev FROM kv WHERE key = ?"),
     kvListAfter: db.prepare("SELECT key, value, version, create_rev, mod_rev FROM kv WHERE key > ? ORDER BY key"),

@@ -264,6 +264,36 @@ test("migrations run once, in one transaction, and a newer schema is refused", (
   assert.throws(() => openStore(dir), (e: unknown) => e instanceof SchemaTooNewError && /newer than this metad supports/.test(e.message));
 });
 
+test("a trim of many slots is recorded at once, its rows deleted a bounded number per commit; nothing below the start is ever read", () => {
+  const dir = tempDir();
+  const { store } = openStore(dir);
+  const n = 10_000;
+  const all = Array.from({ length: n }, (_, i) => entry(`k${i}`));
+  store.appendEntries(all);
+  store.commit();
+  const rows = () => ((store as unknown as { db: Database.Database }).db.prepare("SELECT count(*) AS n FROM log").get() as { n: number }).n;
+  store.trim(9_000);
+  const trimCommit = store.commit();
+  assert.ok(trimCommit.durationMs >= 0);
+  assert.equal(store.getLogLen(), n);
+  assert.deepEqual(keysOf(store.getEntries(9_000, 9_001)), ["k9000"]);
+  assert.throws(() => store.getEntries(8_999, 9_001), /outside \[9000, 10000\]/, "the trimmed prefix is gone for readers at once");
+  const left = rows();
+  assert.ok(left > 1_000 && left < n, `one commit deleted some rows but not all 9,000 (${left} rows left)`);
+  store.close();
+
+  const re = openStore(dir);
+  assert.throws(() => re.store.getEntries(8_999, 9_001), /outside \[9000, 10000\]/, "after a restart too");
+  assert.deepEqual(keysOf(re.store.getEntries(9_000, 9_001)), ["k9000"]);
+  for (let i = 0; i < 10; i++) {
+    re.store.appendEntries([entry(`more${i}`)]);
+    re.store.commit();
+  }
+  const reRows = ((re.store as unknown as { db: Database.Database }).db.prepare("SELECT count(*) AS n FROM log").get() as { n: number }).n;
+  assert.equal(reRows, 1_000 + 10, "later commits reclaimed the rest");
+  assert.deepEqual(keysOf(re.store.getEntries(9_000, 10_010)).slice(-1), ["more9"]);
+});
+
 test("migration 3 turns kv into a rowid table and keeps every row (values no longer spill to overflow pages)", () => {
   const dir = tempDir();
   const db = new Database(join(dir, DATABASE_FILE));
