@@ -10,4 +10,11 @@ export interface SnapshotSpec<T, S> {
   create(entries: readonly StoredEntry<T>[], firstIdx: number): S;
   /** The snapshot of `base` followed by `delta` (delta's slots come right after base's). Must be pure. */
   merge(base: S, delta: S): S;
+  /**
+   * Optional: the snapshot of the whole prefix [0, idx), made without the slots, or undefined when the
+   * application cannot (then create/merge run as usual). For an application whose snapshot is a handle to
+   * state it has already applied: compaction then costs O(1) instead of reading and folding every slot
+   * compacted (a million slots took 2.3 s). Must return the same snapshot create+merge would stand for.
+   */
+  snapshotOfPrefix?(idx: number): S | undefined;
 }

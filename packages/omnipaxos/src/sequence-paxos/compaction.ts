@@ -48,6 +48,12 @@ function compactLocally<T, S>(sp: SequencePaxos<T, S>, op: "trim" | "snapshot", 
     return;
   }
   if (spec === undefined) return;
+  const whole = spec.snapshotOfPrefix?.(idx);
+  if (whole !== undefined) {
+    sp.storage.setSnapshot(idx, whole);
+    sp.compactedIdx = idx;
+    return;
+  }
   const base = sp.storage.getSnapshot();
   if (base === undefined && sp.compactedIdx > 0) {
     throw new CompactionError("already-compacted", `slots below ${sp.compactedIdx} were trimmed without a snapshot; cannot build one`);

@@ -164,6 +164,8 @@ export function materialize(machine: AppliedState): FullKvSnapshot {
 export function storedKvSnapshotSpec(machine: AppliedState): SnapshotSpec<Command, KvSnapshot> {
   const stored = (lastRevision: number): StoredKvSnapshot => ({ kind: "stored", lastRevision });
   return {
+    // Our own tables are the state at the applied revision: any prefix up to it is a handle, made in O(1).
+    snapshotOfPrefix: (idx) => (idx <= machine.appliedRevision ? stored(idx) : undefined),
     create: (slots, firstIdx) => {
       if (firstIdx === 0 && slots.length <= machine.appliedRevision) return stored(slots.length);
       return createKvSnapshotOfSlots(slots, firstIdx);
