@@ -13,13 +13,15 @@ export interface JoinBenchOptions {
   joinTimeoutMs: number;
   compactionSlots: number | undefined;
   keep: boolean;
+  /** --snapshot-send-rate of every node (bytes/s), or undefined for metad's default. */
+  snapshotSendRate: number | undefined;
   /** Where every node writes a V8 CPU profile (--cpu-prof-dir), or undefined. */
   cpuProfDir: string | undefined;
 }
 
 export const USAGE = `usage: npm run bench:join -- [--keys 200000] [--value-bytes 1024] [--writers 4] [--quick]
                          [--compaction-slots N] [--join-timeout-s 300] [--keep]
-                         [--cpu-prof-dir DIR]`;
+                         [--snapshot-send-rate BYTES_PER_S] [--cpu-prof-dir DIR]`;
 
 function positiveInt(name: string, text: string): number {
   const n = Number(text);
@@ -40,6 +42,7 @@ export function parseJoinArgs(argv: string[]): JoinBenchOptions {
       quick: { type: "boolean" },
       keep: { type: "boolean" },
       "cpu-prof-dir": { type: "string" },
+      "snapshot-send-rate": { type: "string" },
       help: { type: "boolean" },
     },
   });
@@ -54,6 +57,7 @@ export function parseJoinArgs(argv: string[]): JoinBenchOptions {
     joinTimeoutMs: int("join-timeout-s", 300) * 1000,
     compactionSlots: values["compaction-slots"] !== undefined ? positiveInt("compaction-slots", values["compaction-slots"]) : undefined,
     keep: values.keep === true,
+    snapshotSendRate: values["snapshot-send-rate"] !== undefined ? positiveInt("snapshot-send-rate", values["snapshot-send-rate"]) : undefined,
     cpuProfDir: values["cpu-prof-dir"] !== undefined ? resolve(values["cpu-prof-dir"]) : undefined,
   };
 }

@@ -46,7 +46,10 @@ async function main(): Promise<void> {
   // --cpu-prof-dir: every node writes a V8 CPU profile there, and is stopped with SIGTERM at the end so that
   // the profile is written.
   if (o.cpuProfDir !== undefined) process.env.OMNIMETA_NODE_FLAGS = `${process.env.OMNIMETA_NODE_FLAGS ?? ""} --cpu-prof --cpu-prof-dir=${o.cpuProfDir}`.trim();
-  const nodeArgs = o.compactionSlots !== undefined ? ["--compaction-slots", String(o.compactionSlots)] : [];
+  const nodeArgs = [
+    ...(o.compactionSlots !== undefined ? ["--compaction-slots", String(o.compactionSlots)] : []),
+    ...(o.snapshotSendRate !== undefined ? ["--snapshot-send-rate", String(o.snapshotSendRate)] : []),
+  ];
   const cluster = await ProcessCluster.start({ size: 3, runDir, direct: true, nodeArgs });
   let joiner: MetadProcess | undefined;
   try {
@@ -132,6 +135,7 @@ async function run(o: JoinBenchOptions, cluster: ProcessCluster, runDir: string,
     valueBytes: o.valueBytes,
     stateMb: round1((o.keyCount * o.valueBytes) / 2 ** 20),
     compactionSlots: o.compactionSlots ?? "default",
+    snapshotSendRate: o.snapshotSendRate ?? "default",
     preloadSeconds: round1(preloadSeconds),
     joinSeconds: timedOut ? null : round1((t1 - t0) / 1000),
     joinTimedOut: timedOut,
