@@ -123,7 +123,9 @@ export async function* readSnapshot(chunks: AsyncIterable<Uint8Array>): AsyncGen
     throw new SnapshotFormatError(why);
   };
   for await (const chunk of chunks) {
-    buf = buf.length === 0 ? Buffer.from(chunk) : Buffer.concat([buf, chunk]);
+    // A view of the chunk when nothing is left over from the last one (no copy: records decoded from it keep
+    // only that chunk alive); a copy of the remainder and the chunk otherwise.
+    buf = buf.length === 0 ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength) : Buffer.concat([buf, chunk]);
     if (!started) {
       if (buf.length < SNAPSHOT_MAGIC.length + 1) continue;
       if (!buf.subarray(0, SNAPSHOT_MAGIC.length).equals(SNAPSHOT_MAGIC)) fail("not an omnimeta snapshot file (bad magic)");
