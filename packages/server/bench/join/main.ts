@@ -123,6 +123,12 @@ async function run(o: JoinBenchOptions, cluster: ProcessCluster, runDir: string,
   const joinerHwm = memoryOf(joiner.pid!)?.hwmMb ?? 0;
   const after = await scrapeMetrics(sender.address);
   const joinerMetrics = await scrapeMetrics(joiner.address).catch(() => "");
+  // The writers again once the 4-node configuration is steady: a majority of 4 is 3, so every write now
+  // waits for the slower of the leader's two old followers (2 of 3 before): part of the drop is that.
+  await sleep(2000);
+  const afterFrom = performance.now();
+  await sleep(o.beforeMs / 2);
+  const afterTo = performance.now();
   await writers.stop();
   tracker.stop();
   joinerClient.close();
@@ -162,6 +168,7 @@ async function run(o: JoinBenchOptions, cluster: ProcessCluster, runDir: string,
     writerOpsPerSecondBefore: round1(opsBefore),
     writerOpsPerSecondDuringJoin: round1(opsDuring),
     writerThroughputRatio: opsBefore > 0 ? Math.round((opsDuring / opsBefore) * 100) / 100 : null,
+    writerOpsPerSecondAfterJoin: round1(writers.opsPerSecond(afterFrom, afterTo)),
     writerLongestGapMsDuringJoin: Math.round(writers.longestGapMs(t0, t1)),
     writerErrors: writers.errors,
     nodesDown: [...cluster.nodes, joiner].filter((n) => n.state !== "running").map((n) => n.name),
