@@ -602,18 +602,18 @@ function syncOf(m: CoreMessage): Sync | undefined {
   return m.kind === "Promise" || m.kind === "AcceptSync" || m.kind === "CatchUp" ? m.sync : undefined;
 }
 
+/** The configuration and ballot a sync message is sent under, as text (CatchUp has no ballot). */
+function ballotText(m: CoreMessage): string {
+  const n = (m as { n?: { n: number; priority: number; pid: number } }).n;
+  return `${m.configurationId}/${n === undefined ? "-" : `${n.n}.${n.priority}.${n.pid}`}`;
+}
+
 /**
  * What a peer may send us. A stored snapshot is a handle to the sender's own tables (kv-snapshot.ts): it
  * means nothing here, and a staged one names our own staging area, which only state-transfer.ts may vouch
  * for. A Compaction request would make us snapshot past what we have applied; our nodes compact locally
  * only (node/compaction.ts) and never send one.
  */
-/** The ballot a sync message is sent under, as text (CatchUp has none). */
-function ballotText(m: CoreMessage): string {
-  const n = (m as { n?: { n: number; priority: number; pid: number } }).n;
-  return n === undefined ? "-" : `${n.n}.${n.priority}.${n.pid}`;
-}
-
 function acceptable(m: CoreMessage): boolean {
   if (m.kind === "Compaction") return false;
   const kind = syncOf(m)?.snapshot?.snapshot.kind;
