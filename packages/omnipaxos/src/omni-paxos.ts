@@ -116,14 +116,10 @@ export class OmniPaxos<T, S = never> {
     });
   }
 
-  /**
-   * `initialN`: 0 for a restarted node, which must not pre-empt a healthy leader (bumpAbove handles the
-   * promise if elected). 1 for the leader of the configuration that just ended, entering the next one: every
-   * member starts that one's first round at 0, so its ballot wins it and leadership stays where it was
-   * (with 0 the fixed leaderPriority chose, and a join moved leadership whenever the leader was another node).
-   */
-  private makeBle(initialN = 0): BallotLeaderElection {
+  private makeBle(): BallotLeaderElection {
     const sp = this.sp;
+    // Start at n = 0: a restarted node must not pre-empt a healthy leader (bumpAbove handles the promise if elected).
+    const initialN = 0;
     const ble = new BallotLeaderElection(
       this.server.pid, sp.config.configurationId, sp.peers, this.server.leaderPriority, initialN, this.server.electionTickTimeout, this.out,
       () => this.sp.isReady() && !this.retiring, () => this.retiring,
@@ -317,7 +313,6 @@ export class OmniPaxos<T, S = never> {
   /** Leaves the current configuration (its StopSign is decided, or we caught up past it). */
   private enterConfiguration(record: ConfigurationRecord, decidedIdx: number): void {
     const old = this.sp;
-    const ledTheOld = old.role === "leader";
     old.proposals.onConfigurationEnded();
     old.reads.failAll();
     this.dropped.push(...old.proposals.takeDropped());
@@ -332,7 +327,7 @@ export class OmniPaxos<T, S = never> {
     this.removed = !this.record.cluster.nodes.includes(this.server.pid);
     this.sp = this.makeSequencePaxos(this.record.cluster);
     this.sp.enterAsReady();
-    this.ble = this.removed ? undefined : this.makeBle(ledTheOld ? 1 : 0);
+    this.ble = this.removed ? undefined : this.makeBle();
   }
 
   private notice(kind: "ConfigurationEnded" | "CatchUpRequest", to: number): void {

@@ -154,10 +154,9 @@ export class NodeRuntime {
         cluster,
         server: {
           pid: nodeId,
-          // Among equal ballots the highest priority, then the highest node id, wins: preferring the founding
-          // node keeps the leader where it was during cluster formation (a first round with nobody leading).
-          // Across a reconfiguration the core itself keeps the old configuration's leader (it enters the next
-          // one with a higher first ballot); any node still takes over when the leader fails.
+          // Every configuration elects afresh and, among equal priorities, the highest node id wins once it
+          // has caught up: each join would then move leadership twice. Preferring the founding node keeps
+          // the leader where it was during cluster formation; any node still takes over when it fails.
           leaderPriority: nodeId === 1 ? 1 : 0,
           ...(this.options.electionTicks !== undefined ? { electionTickTimeout: this.options.electionTicks } : {}),
         },
