@@ -55,13 +55,19 @@ async function caughtUp(cluster: ProcessCluster, node: MetadProcess): Promise<vo
 
 const countLines = (n: MetadProcess, text: string, since = 0): number => n.logs.slice(since).filter((l) => l.includes(text)).length;
 
-describe("state transfer under faults", () => {
-  const cluster = new ProcessCluster(args);
+/** A provisioned 3-node cluster with the preload written, for the tests of one describe block. */
+function preloadedCluster(env?: Record<string, string>): ProcessCluster {
+  const cluster = new ProcessCluster(args, env);
   before(async () => {
     await cluster.startProvisioned(3);
     await preload(cluster.clients(await cluster.leaderIndex()), "pre");
   }, { timeout: 120_000 });
   after(() => cluster.close());
+  return cluster;
+}
+
+describe("state transfer under faults", () => {
+  const cluster = preloadedCluster();
 
   test("a joiner killed in the middle of a transfer starts it over cleanly when it comes back, and ends with the leader's state", { timeout: 120_000 }, async () => {
     const joiner = await cluster.addNode();
@@ -93,12 +99,7 @@ describe("state transfer under faults", () => {
 });
 
 describe("a corrupt chunk", () => {
-  const cluster = new ProcessCluster(args, { OMNIMETA_UNSAFE: "corrupt-transfer" });
-  before(async () => {
-    await cluster.startProvisioned(3);
-    await preload(cluster.clients(await cluster.leaderIndex()), "pre");
-  }, { timeout: 120_000 });
-  after(() => cluster.close());
+  const cluster = preloadedCluster({ OMNIMETA_UNSAFE: "corrupt-transfer" });
 
   test("is caught by its CRC-32 on arrival, never installed, and the transfer starts over", { timeout: 120_000 }, async () => {
     const joiner = await cluster.addNode();
