@@ -197,7 +197,7 @@ export class ServerMetrics {
   readonly peerRoundTripSeconds = new Histogram(this.r, "omnimeta_network_peer_round_trip_time_seconds", "Round-trip time of a probe (PeerService.Identify) to each peer, every few seconds", secondsBuckets, true);
   readonly peerProbeFailures = new Counter(this.r, "omnimeta_peer_probe_failures_total", "Probes to a peer that failed or timed out", ["peer"]);
   readonly commitSeconds = new Histogram(this.r, "omnimeta_commit_seconds", "Duration of one group commit: the SQLite transaction with its fsync (turns that staged nothing are not counted)", secondsBuckets);
-  readonly walFsyncSeconds = new Histogram(this.r, "omnimeta_disk_wal_fsync_duration_seconds", "Latency of making one group commit durable: the SQLite WAL commit with its fsync (the fsynced ones among omnimeta_commit_seconds, under etcd's name)", secondsBuckets);
+  readonly walFsyncSeconds = new Histogram(this.r, "omnimeta_disk_wal_fsync_duration_seconds", "Latency of making one group commit durable: the fdatasync of the SQLite WAL, run off the event loop (or a commit with its fsync outside the hot path), under etcd's name", secondsBuckets);
   readonly writeSeconds = new Histogram(this.r, "omnimeta_write_seconds", "Leader-side latency of a write: proposed until applied, durable and answered", secondsBuckets);
   readonly readBarrierSeconds = new Histogram(this.r, "omnimeta_read_barrier_seconds", "Leader-side latency of a linearizable read barrier (read-index round + apply wait)", secondsBuckets);
   readonly pendingWrites = new Gauge(this.r, "omnimeta_pending_writes", "Writes proposed at this leader and not yet answered");

@@ -191,8 +191,11 @@ export class NodeRuntime {
     });
     // Whatever a transfer cut by a crash left in the staging area goes, a few thousand rows per turn.
     this.store.transfer.clear().catch((e: unknown) => this.logger.warn("emptying the transfer staging area failed", { error: e }));
+    this.store.wal.onSynced = (seconds) => this.metrics.walFsyncSeconds.observe(seconds);
     this.replica = new Replica(core, this.machine, nodeId, {
-      commit: () => this.store.commit(),
+      commit: (options) => this.store.commit(options),
+      syncWal: (done) => this.store.wal.sync(done),
+      syncWalNow: () => this.store.wal.syncNow(),
       send: (to, messages) => this.network?.send(to, messages),
       committed: (events, jump) => this.watches.publish(events, jump),
       offerSnapshot: (lastRevision) => this.offers?.offer(lastRevision),

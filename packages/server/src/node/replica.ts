@@ -46,8 +46,16 @@ interface Waiter<R> {
 }
 
 export interface ReplicaHooks {
-  /** Makes everything staged durable: one transaction, one fsync (nothing when nothing is staged). */
-  commit(): { writeCount: number; durationMs: number; synced?: boolean };
+  /**
+   * Makes everything staged durable: one transaction, one fsync (nothing when nothing is staged). With
+   * `deferFsync`, the transaction skips its fsync and reports `needsSync`: then it is durable once a
+   * `syncWal` requested after it has called back.
+   */
+  commit(options?: { deferFsync?: boolean }): { writeCount: number; durationMs: number; synced?: boolean; needsSync?: boolean };
+  /** fdatasync of the WAL off the event loop; `done` runs when every commit made before the call is durable. */
+  syncWal(done: (err: Error | undefined) => void): void;
+  /** The same, blocking (shutdown). */
+  syncWalNow(): void;
   /** Sends one peer its batch of messages (already durable). */
   send(to: number, messages: CoreMessage[]): void;
   /** Events of the entries applied and committed in a flush (for watches), and the revisions a snapshot
@@ -271,91 +279,106 @@ export class Replica {
     this.input();
   }
 
-  /** Runs a flush now if one is due, and the commit it left pending (used before shutting down). */
+  /** Runs a flush now if one is due, the commit it left pending and its fsync (used before shutting down). */
   flushNow(): void {
     if (this.scheduled) this.flush();
     this.finishNow();
+    if (this.completions.length > 0) {
+      this.hooks.syncWalNow();
+      for (const c of this.completions) c.ready = true;
+      this.runCompletions();
+    }
   }
 
-  // ---- the flush: take, apply, (answer), commit, send, answer ----
+  // ---- the flush: take, apply, answer, commit, fsync, send ----
   //
-  // A flush is two event-loop turns. The first takes the core's output and applies what was decided. When
-  // every decided slot was already durable in this node's log before this flush (decidedIdx <=
-  // durableAcceptedIdx), its answers, watch events and reads go out at once: a decided slot is durable on
-  // a quorum, and this node's own acceptance counted in the decision was committed in an earlier flush
-  // (every message it sent that could bring back an Accepted left after that commit). Only a decision that
-  // may rest on a write staged in this flush (one node deciding alone) waits for the commit.
-  // The commit runs in the next turn (setImmediate), so those answers reach the socket first instead of
-  // waiting behind an fsync.
+  // A flush is two event-loop turns and an fsync. The first turn takes the core's output, applies what was
+  // decided and answers; the second (setImmediate, so those answers reach the socket first) commits what the
+  // flush staged in one SQLite transaction without its fsync, and asks for an fdatasync of the WAL off the
+  // event loop (storage/wal-syncer.ts; every commit made while one runs joins the next: group commit). When
+  // the fdatasync is done, the flush's remaining messages leave. Meanwhile the event loop keeps reading
+  // sockets and running flushes, whose commits join the next fdatasync; their completions run in flush
+  // order, each after every earlier one.
   //
-  // The core's messages wait for the commit (storage.ts, rule 2), except the leader's replication traffic
-  // (earlyKinds), which leaves before it so that the leader's fsync and its followers' run at once
-  // (Raft thesis §10.2.1). Why that is safe:
-  //  - Those messages vouch for nothing on this node's disk: an AcceptDecide or AcceptSync is sent in a
-  //    ballot whose promise was committed before its Prepare left (Prepare is not early: a promise lost in a
-  //    crash could let the restarted node reuse the ballot), and heartbeats and forwards carry no durable state.
-  //  - The leader's own acceptance of the entries they carry is committed by this flush's second half. An
-  //    Accepted for them can only be counted after this first half, and whatever the decision then
-  //    produces leaves in a later flush, which first completes this one's commit (finishNow). So no answer,
-  //    Decide or decided index leaves before every acceptance it counts is durable, this node's included.
+  // What may leave before the fsync, and why that is safe:
+  //  - Answers, watch events and reads of what was applied: this node applies a slot only once a quorum holds
+  //    it durably (applyDecided stops at safeDecidedIdx(): below the accepted index of this node's last
+  //    durable commit, or inside a snapshot installed from decided state). The core counts a leader's own
+  //    acceptance as soon as it appends; that cap keeps a decision resting on an acceptance not yet on
+  //    this node's disk from being applied, answered or served until it is. A follower's acceptances count at
+  //    the leader only through Accepted, which waits for the fsync.
+  //  - The leader's replication traffic (earlyKinds), so that its fsync and its followers' run at once (Raft
+  //    thesis §10.2.1): an AcceptDecide or AcceptSync is sent in a ballot whose promise was committed before
+  //    its Prepare left (Prepare waits: a promise lost in a crash could let the restarted node reuse the
+  //    ballot); heartbeats and forwards carry no durable state. The decided index these messages carry is a
+  //    claim about durability, so it is cut to safeDecidedIdx(), and the full one follows in a Decide once
+  //    the fsync is done (receivers keep the highest decided index they learn; the core, which recorded the
+  //    full one as sent, does not send it again).
+  //  - Everything else (Promise, Accepted, Prepare, ...) vouches for this node's disk and waits.
 
-  /** The accepted index as of the last commit: slots below it are durable in this node's log. */
+  /** The accepted index as of the last durable commit: slots below it are durable in this node's log. */
   private durableAcceptedIdx = 0;
   /** The second half of the last flush, until it ran. */
   private pendingFinish: (() => void) | undefined;
+  /** Flushes whose commit ran, in flush order, until their fsync is done and they completed. */
+  private readonly completions: Array<{ ready: boolean; complete: () => void }> = [];
+
+  /** Decided slots below this are durable on a quorum, as far as this node can vouch (see the flush). */
+  private safeDecidedIdx(): number {
+    return Math.max(this.durableAcceptedIdx, this.core.getCompactedIdx());
+  }
 
   private flush(): void {
     this.scheduled = false;
     if (this.stopped) return;
-    // A flush never overtakes the commit of the previous one: outputs leave in commit order.
+    // A flush never overtakes the commit of the previous one: commits, and completions, run in flush order.
     this.finishNow();
     const started = performance.now();
     this.metrics.flushInputs.observe(this.inputCount);
     this.inputCount = 0;
+    const safe = !this.unsafe.ackBeforeFsync;
     let outgoing: CoreMessage[];
     let results: Array<[string, ApplyResult]>;
     let events: WatchEvent[];
     let jump: SnapshotJump | undefined;
     let acceptedIdx: number;
-    let early: boolean;
     try {
       outgoing = this.core.takeOutgoingMessages();
       acceptedIdx = this.core.getAcceptedIdx();
       this.acceptPhase = undefined;
-      results = this.applyDecided();
+      results = this.applyDecided(safe ? this.safeDecidedIdx() : Number.POSITIVE_INFINITY);
       events = this.machine.takeEvents();
       jump = this.machine.takeSnapshotJump();
-      early = !this.unsafe.ackBeforeFsync && this.core.getDecidedIdx() <= this.durableAcceptedIdx;
     } catch (e) {
       this.hooks.fatal(e);
       return;
     }
-    if (early) {
+    let late = outgoing;
+    let decides: CoreMessage[] | undefined;
+    if (safe) {
       this.answer(results);
       this.hooks.committed(events, jump);
-    }
-    let late = outgoing;
-    if (!this.unsafe.ackBeforeFsync) {
-      const first = outgoing.filter((m) => earlyKinds.has(m.kind));
-      if (first.length > 0) {
-        late = outgoing.filter((m) => !earlyKinds.has(m.kind));
-        this.send(first);
+      const limit = this.safeDecidedIdx();
+      const first: CoreMessage[] = [];
+      late = [];
+      for (const m of outgoing) {
+        if (!earlyKinds.has(m.kind)) {
+          late.push(m);
+        } else if ((m.kind === "AcceptDecide" || m.kind === "AcceptSync" || m.kind === "Decide") && m.decidedIdx > limit) {
+          (decides ??= []).push({ kind: "Decide", from: m.from, to: m.to, configurationId: m.configurationId, n: m.n, decidedIdx: m.decidedIdx });
+          if (m.kind !== "Decide") first.push({ ...m, decidedIdx: limit });
+        } else {
+          first.push(m);
+        }
       }
+      this.send(first);
     }
-    const finish = (): void => {
-      if (this.pendingFinish !== finish) return;
-      this.pendingFinish = undefined;
-      try {
-        if (this.unsafe.ackBeforeFsync) this.scheduleLazyCommit();
-        else this.commit();
-      } catch (e) {
-        this.hooks.fatal(e);
-        return;
-      }
+    const complete = (): void => {
       // Everything written before the take is durable now (the log may also have shrunk: a sync truncated it).
-      if (!this.unsafe.ackBeforeFsync) this.durableAcceptedIdx = acceptedIdx;
+      if (safe) this.durableAcceptedIdx = acceptedIdx;
       this.send(late);
-      if (!early) {
+      if (decides) this.send(decides);
+      if (!safe) {
         this.answer(results);
         this.hooks.committed(events, jump);
       } else {
@@ -365,9 +388,48 @@ export class Replica {
       this.issueDeferredReads();
       this.hooks.flushed();
       this.metrics.flushSeconds.observe((performance.now() - started) / 1000);
+      // Slots the cap held back can be applied now.
+      if (safe && this.machine.appliedRevision < this.core.getDecidedIdx()) this.input();
+    };
+    const finish = (): void => {
+      if (this.pendingFinish !== finish) return;
+      this.pendingFinish = undefined;
+      let needsSync = false;
+      try {
+        if (safe) needsSync = this.commit(true);
+        else this.scheduleLazyCommit();
+      } catch (e) {
+        this.hooks.fatal(e);
+        return;
+      }
+      const completion = { ready: !needsSync, complete };
+      this.completions.push(completion);
+      if (needsSync) {
+        this.hooks.syncWal((err) => {
+          if (err) return this.hooks.fatal(err);
+          completion.ready = true;
+          this.runCompletions();
+        });
+      } else {
+        this.runCompletions();
+      }
     };
     this.pendingFinish = finish;
     setImmediate(finish);
+  }
+
+  /** Completes the flushes whose fsync is done, in order, up to the first that still waits. */
+  private runCompletions(): void {
+    while (this.completions.length > 0 && this.completions[0]!.ready) {
+      const { complete } = this.completions.shift()!;
+      if (this.stopped) continue;
+      try {
+        complete();
+      } catch (e) {
+        this.hooks.fatal(e);
+        return;
+      }
+    }
   }
 
   /** Runs the pending second half of a flush now (before the next flush, or before stopping). */
@@ -375,11 +437,13 @@ export class Replica {
     this.pendingFinish?.();
   }
 
-  private commit(): void {
-    const { writeCount, durationMs, synced } = this.hooks.commit();
-    if (writeCount === 0) return;
+  /** Commits what is staged; with `deferFsync`, returns whether the commit waits for a syncWal. */
+  private commit(deferFsync = false): boolean {
+    const { writeCount, durationMs, synced, needsSync } = this.hooks.commit({ deferFsync });
+    if (writeCount === 0) return false;
     this.metrics.commitSeconds.observe(durationMs / 1000);
-    if (synced !== false) this.metrics.walFsyncSeconds.observe(durationMs / 1000);
+    if (synced === true) this.metrics.walFsyncSeconds.observe(durationMs / 1000);
+    return needsSync === true;
   }
 
   private scheduleLazyCommit(): void {
@@ -395,12 +459,12 @@ export class Replica {
   }
 
   /** Applies every decided slot not yet applied; returns the results of requests with an id. */
-  private applyDecided(): Array<[string, ApplyResult]> {
+  private applyDecided(cap: number): Array<[string, ApplyResult]> {
     const results: Array<[string, ApplyResult]> = [];
     let appliedCount = 0;
     for (;;) {
       const applied = this.machine.appliedRevision; // = slots applied = next slot index
-      const decided = this.core.getDecidedIdx();
+      const decided = Math.min(this.core.getDecidedIdx(), cap);
       if (applied >= decided) break;
       const to = Math.min(decided, applied + applyChunkEntries);
       const entries = this.core.readEntries(applied, to);

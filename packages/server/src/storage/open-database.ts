@@ -43,10 +43,18 @@ export function openDatabase(dataDir: string): Database.Database {
  * append-only file).
  */
 export function withoutFsync<R>(db: Database.Database, fn: () => R): R {
-  db.pragma("synchronous = NORMAL");
+  let toggles = syncToggles.get(db);
+  if (toggles === undefined) {
+    // Prepared once: db.pragma() parses its statement on every call, and this runs on every flush.
+    toggles = { normal: db.prepare("PRAGMA synchronous = NORMAL"), full: db.prepare("PRAGMA synchronous = FULL") };
+    syncToggles.set(db, toggles);
+  }
+  toggles.normal.run();
   try {
     return db.transaction(fn)();
   } finally {
-    db.pragma("synchronous = FULL");
+    toggles.full.run();
   }
 }
+
+const syncToggles = new WeakMap<Database.Database, { normal: Database.Statement; full: Database.Statement }>();

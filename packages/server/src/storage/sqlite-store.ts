@@ -3,16 +3,18 @@
 // in memory (reads see it) and commit() makes ALL of it durable in ONE transaction: one fsync.
 
 import type { Database } from "better-sqlite3";
+import { join } from "node:path";
 import { deserialize, serialize } from "node:v8";
 import type { Ballot, ConfigurationRecord, Storage, StoredEntry } from "@omnimeta/omnipaxos";
 import { assert } from "../state-machine/assert.ts";
 import { DataDirMismatchError, loadIdentity, stageClusterId, stageNodeId, type StoreIdentity } from "./identity.ts";
-import { openDatabase, withoutFsync } from "./open-database.ts";
+import { DATABASE_FILE, openDatabase, withoutFsync } from "./open-database.ts";
 import { SqliteKvBackend } from "./sqlite-kv-backend.ts";
 import { type EntryCodec, StagedLog } from "./staged-log.ts";
 import { StagedState, decodeNumber, encodeNumber } from "./staged-state.ts";
 import { prepareStatements, type Statements } from "./statements.ts";
 import { TransferStaging } from "./transfer-staging.ts";
+import { WalSyncer } from "./wal-syncer.ts";
 
 export interface OpenStoreOptions<T, S> {
   dataDir: string;
@@ -37,6 +39,8 @@ export interface CommitStats {
   durationMs: number;
   /** Whether the commit was fsynced (false: only recomputable rows, see SqliteStore.syncRequired). */
   synced?: boolean;
+  /** commit({ deferFsync: true }) only: the commit holds writes that are durable once `wal.sync` completes. */
+  needsSync?: boolean;
 }
 
 /** A commit failed (disk full, I/O error): the node's memory is ahead of its disk and it must stop. */
@@ -72,6 +76,8 @@ export class SqliteStore<T, S> implements Storage<T, S> {
   readonly kv: SqliteKvBackend;
   /** Where a snapshot received from a peer is written before it is swapped in (swapInTransfer). */
   readonly transfer: TransferStaging;
+  /** fdatasync of the WAL off the event loop, for commit({ deferFsync: true }) (wal-syncer.ts). */
+  readonly wal: WalSyncer;
   /**
    * Called by setSnapshot with the core's snapshot before it is recorded; returns what to record. The
    * application's hook to switch in a received snapshot (swapInTransfer) exactly when the core installs it.
@@ -113,6 +119,7 @@ export class SqliteStore<T, S> implements Storage<T, S> {
     this.log = new StagedLog(this.stmts, this.state, options.slotCodec, options.logCacheEntriesMax ?? 100_000, options.logCacheBytesMax ?? 64 * 1024 * 1024);
     this.kv = new SqliteKvBackend(this.stmts, this.state);
     this.transfer = new TransferStaging(db);
+    this.wal = new WalSyncer(join(options.dataDir, DATABASE_FILE) + "-wal");
     this.snapshotCodec = options.snapshotCodec;
     this.promise = decodeValue(this.state.get(PROMISE));
     this.acceptedRound = decodeValue(this.state.get(ACCEPTED_ROUND));
@@ -282,19 +289,25 @@ export class SqliteStore<T, S> implements Storage<T, S> {
    * On failure the store is poisoned (every later commit throws) and the node must stop: the core
    * already acted on the writes that did not reach the disk.
    */
-  commit(): CommitStats {
+  /**
+   * Makes everything staged durable in one transaction. With `deferFsync`, a commit that needs its fsync runs
+   * under synchronous=NORMAL and reports `needsSync`: its writes are in the WAL but durable only once
+   * `wal.sync()` completes, and nothing that depends on them may leave before (the replica's flush).
+   */
+  commit(options?: { deferFsync?: boolean }): CommitStats {
     if (this.failed) throw new StorageCommitError(`storage failed earlier: ${this.failed.message}`);
     assert(!this.closed, () => "commit on a closed store");
     const writeCount = this.stagedCount;
     if (writeCount === 0) return { writeCount: 0, durationMs: 0 };
     const started = performance.now();
     const sync = this.syncRequired || this.log.stagedCount > 0 || this.swapOpen;
+    const defer = sync && options?.deferFsync === true && !this.swapOpen;
     try {
       if (this.swapOpen) {
         this.commitTx(); // a savepoint inside the swap's transaction
         this.db.exec("COMMIT");
         this.swapOpen = false;
-      } else if (sync) this.commitTx();
+      } else if (sync && !defer) this.commitTx();
       else withoutFsync(this.db, this.commitBody);
     } catch (e) {
       this.failed = e as Error;
@@ -304,8 +317,9 @@ export class SqliteStore<T, S> implements Storage<T, S> {
     this.log.promote();
     this.kv.promote();
     this.state.promote();
-    return { writeCount, durationMs: performance.now() - started, synced: sync };
+    return { writeCount, durationMs: performance.now() - started, synced: sync && !defer, needsSync: defer };
   }
+
 
   /**
    * Copies the committed database to `path` with SQLite's online backup, stepped between event-loop
@@ -323,6 +337,7 @@ export class SqliteStore<T, S> implements Storage<T, S> {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.wal.close();
     this.db.close();
   }
 }
