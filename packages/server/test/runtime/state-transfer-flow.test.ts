@@ -79,7 +79,7 @@ test("an offer holds compaction at its revision and knows who is pulling it", as
   assert.equal(offers.heldRevision(), undefined, "a closed offer holds nothing");
 });
 
-test("peer connections open with 8 MiB HTTP/2 windows on both ends (the stream and the connection)", async () => {
+test("peer connections open with 2 MiB HTTP/2 windows on both ends (the stream and the connection)", async () => {
   const server = await listenHttp2("127.0.0.1", 0, {
     routes: () => {},
     health: () => [200, {}],
