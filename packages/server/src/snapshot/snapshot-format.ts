@@ -122,19 +122,8 @@ export async function* readSnapshot(chunks: AsyncIterable<Uint8Array>): AsyncGen
   const fail = (why: string): never => {
     throw new SnapshotFormatError(why);
   };
-  for await (const chunk of chunks) {
-    // A view of the chunk when nothing is left over from the last one (no copy: records decoded from it keep
-    // only that chunk alive); a copy of the remainder and the chunk otherwise.
-    buf = buf.length === 0 ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength) : Buffer.concat([buf, chunk]);
-    if (!started) {
-      if (buf.length < SNAPSHOT_MAGIC.length + 1) continue;
-      if (!buf.subarray(0, SNAPSHOT_MAGIC.length).equals(SNAPSHOT_MAGIC)) fail("not an omnimeta snapshot file (bad magic)");
-      const version = buf[SNAPSHOT_MAGIC.length]!;
-      if (version !== SNAPSHOT_FORMAT_VERSION) fail(`snapshot format version ${version} is not supported (this metad reads version ${SNAPSHOT_FORMAT_VERSION})`);
-      hash.update(buf.subarray(0, SNAPSHOT_MAGIC.length + 1));
-      buf = buf.subarray(SNAPSHOT_MAGIC.length + 1);
-      started = true;
-    }
+  /** Decodes every whole frame at the front of `buf`, leaving a partial one (or the checksum) in it. */
+  function* frames(): Generator<SnapshotRecord> {
     while (!ended && buf.length >= FRAME_HEAD_BYTES) {
       const type = buf.readUInt8(0);
       const length = buf.readUInt32BE(1);
@@ -164,6 +153,41 @@ export async function* readSnapshot(chunks: AsyncIterable<Uint8Array>): AsyncGen
         yield record;
       }
     }
+  }
+  for await (const chunk of chunks) {
+    // Records are decoded from a view of the chunk (no copy: they keep only that chunk alive). A frame cut by
+    // the chunk boundary is completed from the next chunk's first bytes alone, so only that frame is copied,
+    // not the whole next chunk.
+    let next = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (buf.length > 0 && started && !ended) {
+      if (buf.length < FRAME_HEAD_BYTES) {
+        const take = Math.min(FRAME_HEAD_BYTES - buf.length, next.length);
+        buf = Buffer.concat([buf, next.subarray(0, take)]);
+        next = next.subarray(take);
+        if (buf.length < FRAME_HEAD_BYTES) continue;
+      }
+      const length = buf.readUInt32BE(1);
+      if (length > frameBytesMax) fail(`corrupt snapshot: a frame of ${length} bytes`);
+      const take = Math.min(FRAME_HEAD_BYTES + length - buf.length, next.length);
+      buf = Buffer.concat([buf, next.subarray(0, take)]);
+      next = next.subarray(take);
+      if (next.length === 0) {
+        yield* frames();
+        continue;
+      }
+      yield* frames(); // the completed frame: buf is empty now
+    }
+    buf = buf.length === 0 ? next : Buffer.concat([buf, next]);
+    if (!started) {
+      if (buf.length < SNAPSHOT_MAGIC.length + 1) continue;
+      if (!buf.subarray(0, SNAPSHOT_MAGIC.length).equals(SNAPSHOT_MAGIC)) fail("not an omnimeta snapshot file (bad magic)");
+      const version = buf[SNAPSHOT_MAGIC.length]!;
+      if (version !== SNAPSHOT_FORMAT_VERSION) fail(`snapshot format version ${version} is not supported (this metad reads version ${SNAPSHOT_FORMAT_VERSION})`);
+      hash.update(buf.subarray(0, SNAPSHOT_MAGIC.length + 1));
+      buf = buf.subarray(SNAPSHOT_MAGIC.length + 1);
+      started = true;
+    }
+    yield* frames();
   }
   if (!started) fail("truncated snapshot file (no header)");
   if (!ended) fail("truncated snapshot file (it ends before its last record)");
