@@ -1,9 +1,10 @@
 // The hot path (DESIGN §3a): one OmniPaxos core driven from one event loop. Inputs (peer batches,
 // proposals, reads, ticks) go into the core synchronously; one flush per event-loop turn then
 //   1. takes the core's outgoing messages, 2. applies newly decided entries to the KV state machine,
-//   3. commits everything staged in ONE SQLite transaction (one fsync), 4. sends the messages batched
-//   per peer, 5. answers the clients whose entries were applied and the reads whose barrier passed.
-// Nothing leaves the node before the commit it depends on.
+//   3. commits everything staged in ONE SQLite transaction, whose fdatasync runs off the event loop and is
+//   shared by every commit made meanwhile, 4. sends the messages batched per peer, 5. answers the clients
+//   whose entries were applied and the reads whose barrier passed.
+// Nothing leaves the node before the fsync of what it depends on (the flush, below, says what that is).
 
 import { Code } from "@connectrpc/connect";
 import type { Message, OmniPaxos } from "@omnimeta/omnipaxos";

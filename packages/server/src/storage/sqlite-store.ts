@@ -285,14 +285,11 @@ export class SqliteStore<T, S> implements Storage<T, S> {
   }
 
   /**
-   * Makes everything staged durable in one SQLite transaction (one fsync with synchronous=FULL).
-   * On failure the store is poisoned (every later commit throws) and the node must stop: the core
-   * already acted on the writes that did not reach the disk.
-   */
-  /**
-   * Makes everything staged durable in one transaction. With `deferFsync`, a commit that needs its fsync runs
-   * under synchronous=NORMAL and reports `needsSync`: its writes are in the WAL but durable only once
-   * `wal.sync()` completes, and nothing that depends on them may leave before (the replica's flush).
+   * Makes everything staged durable in one SQLite transaction (one fsync with synchronous=FULL). With
+   * `deferFsync`, a commit that needs its fsync runs under synchronous=NORMAL and reports `needsSync`: its
+   * writes are in the WAL but durable only once `wal.sync()` completes, and nothing that depends on them may
+   * leave before (the replica's flush). On failure the store is poisoned (every later commit throws) and the
+   * node must stop: the core already acted on the writes that did not reach the disk.
    */
   commit(options?: { deferFsync?: boolean }): CommitStats {
     if (this.failed) throw new StorageCommitError(`storage failed earlier: ${this.failed.message}`);
@@ -319,7 +316,6 @@ export class SqliteStore<T, S> implements Storage<T, S> {
     this.state.promote();
     return { writeCount, durationMs: performance.now() - started, synced: sync && !defer, needsSync: defer };
   }
-
 
   /**
    * Copies the committed database to `path` with SQLite's online backup, stepped between event-loop
