@@ -174,6 +174,9 @@ export function handleAccepted<T, S>(sp: SequencePaxos<T, S>, msg: Accepted): vo
   if (msg.acceptedIdx > p.acceptedIdx) p.acceptedIdx = Math.min(msg.acceptedIdx, sp.acceptedIdx);
   if (p.nextIdx < p.acceptedIdx) p.nextIdx = p.acceptedIdx;
   updateDecided(sp);
+  // A follower acknowledged after the decided index last moved missed that round of Decides (they go to
+  // acknowledged followers only): send it one now rather than at the next batch or resend timeout.
+  if (p.decidedIdxSent < sp.decidedIdx && p.acceptedIdx > p.decidedIdxSent) ls.decidePending = true;
   // Catching up (after a capped AcceptSync or a resend): stream the next chunk at once.
   if (sp.leader === ls && p.acceptedIdx === p.nextIdx && p.nextIdx < sp.acceptedIdx) sendFrom(sp, msg.from, p);
 }

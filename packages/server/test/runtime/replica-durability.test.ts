@@ -30,6 +30,15 @@ after(() => {
 });
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+// Waits for a condition that the replicas' own I/O (fdatasyncs on the threadpool, message hops) makes true.
+// Bounded by wall time, not by a count of turns: a slow disk takes more turns, never a different order.
+async function until(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
+    await tick();
+  }
+}
 
 test("a leader's decision leaves, is applied and is answered only once its own acceptance is durable", async () => {
   const ids = [1, 2, 3];
@@ -69,7 +78,8 @@ test("a leader's decision leaves, is applied and is answered only once its own a
     replicas.push(replica);
   }
   const leader = byId.get(1)!;
-  for (let i = 0; i < 2000 && !(leader.isLeader() && leader.core.getStatus().phase === "accept"); i++) {
+  const electedBy = Date.now() + 20_000;
+  while (!(leader.isLeader() && leader.core.getStatus().phase === "accept") && Date.now() < electedBy) {
     for (const r of byId.values()) r.tick();
     await tick();
   }
@@ -77,19 +87,19 @@ test("a leader's decision leaves, is applied and is answered only once its own a
   const put = (key: string, requestId: string) =>
     leader.propose({ kind: "put", key, value: new Uint8Array([1]), precondition: { kind: "none" }, requestId });
   await put("warm", "r0"); // every node's log and durable index settle on the first write
-  for (let i = 0; i < 50 && [2, 3].some((id) => byId.get(id)!.appliedRevision < leader.appliedRevision); i++) await tick();
+  await until(() => [2, 3].every((id) => byId.get(id)!.appliedRevision >= leader.appliedRevision), "the followers apply the first write");
   const before = leader.appliedRevision;
 
   holdLeaderSyncs = true;
   sent.length = 0;
   let answered = false;
   const write = put("k", "r1").then((r) => ((answered = true), r));
-  // Let the AcceptDecide go out, both followers fsync and answer, and the leader decide.
-  for (let i = 0; i < 200 && held.length === 0; i++) await tick();
-  for (let i = 0; i < 50; i++) await tick();
-  assert.ok(held.length > 0, "the leader asked for an fdatasync of its log write");
+  write.catch(() => {}); // a failed assertion below stops the replicas; the test reports that, not this
   const slot = before; // the write's slot
-  assert.ok(leader.core.getDecidedIdx() > slot, "the followers' acceptances and the leader's own decide the slot");
+  // Let the AcceptDecide go out, both followers fsync and answer, and the leader decide.
+  await until(() => held.length > 0, "the leader asks for an fdatasync of its log write");
+  await until(() => leader.core.getDecidedIdx() > slot, "the followers' acceptances and the leader's own decide the slot");
+  for (let i = 0; i < 50; i++) await tick(); // room for a premature answer, apply or Decide to show itself
   const accept = sent.find((m) => m.kind === "AcceptDecide");
   assert.ok(accept, "the AcceptDecide left before the leader's fsync");
   for (const m of sent) {
@@ -105,7 +115,7 @@ test("a leader's decision leaves, is applied and is answered only once its own a
   for (const done of held.splice(0)) done(undefined);
   const result = await write;
   assert.ok(result, "answered once durable");
-  for (let i = 0; i < 200 && [2, 3].some((id) => byId.get(id)!.appliedRevision <= slot); i++) await tick();
+  await until(() => [2, 3].every((id) => byId.get(id)!.appliedRevision > slot), "the followers apply the write");
   const decide = sent.find((m) => m.kind === "Decide" && m.decidedIdx > slot);
   assert.ok(decide, "the full decided index follows in a Decide once durable");
   for (const id of [2, 3]) assert.ok(byId.get(id)!.appliedRevision > slot, `node ${id} applied the write`);
