@@ -100,7 +100,7 @@ export function parsePeerRoute(s: string): [string, string] {
 
 const usage = `usage: metad [--config FILE] --name NAME --data-dir DIR [--listen HOST:PORT] [--advertise URL]
              [--join URL,...] [--peer-route ADDR=VIA ...] [--max-value-bytes N] [--tick-ms N] [--election-ticks N]
-             [--compaction-slots N] [--snapshot-send-rate BYTES_PER_S] [--watch-history-revisions N] [--tls-cert FILE --tls-key FILE --tls-ca FILE [--tls-client-cert-required]]
+             [--compaction-slots N] [--snapshot-offer-hold-ms MS] [--snapshot-send-rate BYTES_PER_S] [--watch-history-revisions N] [--tls-cert FILE --tls-key FILE --tls-ca FILE [--tls-client-cert-required]]
              [--auth-token-file FILE] [--admin-token-file FILE] [--peer-secret-file FILE] [--restore SNAPSHOT_FILE]
 Authentication: --auth-token-file: clients send "authorization: Bearer <token>" (the file's first line);
   --admin-token-file: Provision, AddMember, RemoveMember and SaveSnapshot need this token instead (it works
@@ -143,6 +143,7 @@ export function parseCommandLine(argv: string[]): NodeOptions {
         "tick-ms": { type: "string" },
         "election-ticks": { type: "string" },
         "compaction-slots": { type: "string" },
+        "snapshot-offer-hold-ms": { type: "string" },
         "snapshot-send-rate": { type: "string" },
         "watch-history-revisions": { type: "string" },
         "tls-cert": { type: "string" },
@@ -182,6 +183,7 @@ export function parseCommandLine(argv: string[]): NodeOptions {
   const maxValue = v["max-value-bytes"] !== undefined ? positiveInt(v["max-value-bytes"], "--max-value-bytes") : file.maxValueBytes;
   if (maxValue !== undefined) limits.valueBytesMax = maxValue;
   if (v["compaction-slots"] !== undefined) limits.compactionSlots = positiveInt(v["compaction-slots"], "--compaction-slots");
+  if (v["snapshot-offer-hold-ms"] !== undefined) limits.snapshotOfferHoldMs = positiveInt(v["snapshot-offer-hold-ms"], "--snapshot-offer-hold-ms");
   if (v["snapshot-send-rate"] !== undefined) limits.snapshotSendBytesPerSecond = positiveInt(v["snapshot-send-rate"], "--snapshot-send-rate");
   if (v["watch-history-revisions"] !== undefined) limits.watchHistoryRevisions = positiveInt(v["watch-history-revisions"], "--watch-history-revisions");
   const tickMs = v["tick-ms"] !== undefined ? positiveInt(v["tick-ms"], "--tick-ms") : file.tickMs;

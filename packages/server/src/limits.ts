@@ -36,6 +36,9 @@ export interface Limits {
   requestTimeoutMs: number;
   /** Applied slots beyond the compacted index after which a node snapshots its log prefix locally. */
   compactionSlots: number;
+  /** Ms a snapshot offer to a peer keeps holding log compaction at its revision once no fetch reads it
+   *  (snapshot/snapshot-offers.ts): a member that is down does not pin the leader's log for longer. */
+  snapshotOfferHoldMs: number;
   /** Bytes per second at most that this node sends of a snapshot to one peer (0: no limit). Keeps a state
    *  transfer from crowding out client traffic on a thin link (the cost: a longer join). */
   snapshotSendBytesPerSecond: number;
@@ -71,6 +74,7 @@ export const defaultLimits: Limits = {
   peerBatchBytesMax: 1024 * 1024 * 1024,
   requestTimeoutMs: 10_000,
   compactionSlots: 10_000,
+  snapshotOfferHoldMs: 30_000,
   snapshotSendBytesPerSecond: 0,
   watchHistoryRevisions: DEFAULT_STATE_MACHINE_LIMITS.watchHistoryRevisions,
   watchersMax: 10_000,

@@ -178,7 +178,7 @@ export class NodeRuntime {
       metrics: this.metrics,
       logger: this.logger,
     });
-    this.offers = new SnapshotOffers(this.store, this.options.dataDir, nodeId, this.logger, (bytes) => this.metrics.addStateTransferBytes("sent", bytes));
+    this.offers = new SnapshotOffers(this.store, this.options.dataDir, nodeId, this.logger, (bytes) => this.metrics.addStateTransferBytes("sent", bytes), undefined, this.limits.snapshotOfferHoldMs);
     this.transfer = new StateTransfer({
       selfId: nodeId,
       clusterId: () => this.clusterId,
@@ -198,7 +198,7 @@ export class NodeRuntime {
       syncWalNow: () => this.store.wal.syncNow(),
       send: (to, messages) => this.network?.send(to, messages),
       committed: (events, jump) => this.watches.publish(events, jump),
-      offerSnapshot: (lastRevision) => this.offers?.offer(lastRevision),
+      offerSnapshot: (lastRevision, to) => this.offers?.offer(lastRevision, this.network?.reachable(to) ?? true),
       offerInFlight: (to, transferId) => this.offers?.isFetching(to, transferId) ?? false,
       snapshotOffered: (message, offer) => this.transfer?.offered(message, offer),
       changed: () => this.onChanged(),

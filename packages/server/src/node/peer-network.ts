@@ -68,6 +68,17 @@ export class PeerNetwork {
     this.o.metrics.peerMessagesSent.inc(undefined, messages.length);
   }
 
+  /**
+   * False while the connection to `to` is failing or being (re)made: what is sent now most likely waits in
+   * the link's queue or is dropped. True for a peer never sent to (nothing is known against it).
+   */
+  reachable(to: number): boolean {
+    const link = this.links.get(to);
+    if (link === undefined) return true;
+    const state = this.o.clients.get(link.address).state();
+    return state !== "error" && state !== "connecting";
+  }
+
   close(): void {
     this.closed = true;
     for (const l of this.links.values()) l.close();

@@ -62,9 +62,9 @@ export interface ReplicaHooks {
   /** Events of the entries applied and committed in a flush (for watches), and the revisions a snapshot
    *  install skipped in it, if any. */
   committed(events: WatchEvent[], jump: SnapshotJump | undefined): void;
-  /** The offer that stands for a stored snapshot sent to a peer, or undefined while it is being made
+  /** The offer that stands for a stored snapshot sent to peer `to`, or undefined while it is being made
    *  (snapshot/snapshot-offers.ts). */
-  offerSnapshot(lastRevision: number): OfferedKvSnapshot | undefined;
+  offerSnapshot(lastRevision: number, to: number): OfferedKvSnapshot | undefined;
   /** Node `to` is pulling offer `transferId` now (snapshot-offers.ts). */
   offerInFlight(to: number, transferId: string): boolean;
   /** A peer's message offers a snapshot: it reaches the core once the snapshot is here (state-transfer.ts). */
@@ -504,7 +504,7 @@ export class Replica {
     for (let m of outgoing) {
       const sync = syncOf(m);
       if (sync?.snapshot?.snapshot.kind === "stored") {
-        const offer = this.hooks.offerSnapshot(sync.snapshot.snapshot.lastRevision);
+        const offer = this.hooks.offerSnapshot(sync.snapshot.snapshot.lastRevision, m.to);
         // No copy to offer yet: drop the message, as the network may. The core re-sends it (its resend timer,
         // or the receiver's next request), and by then the copy is ready.
         if (offer === undefined) continue;

@@ -8,6 +8,14 @@
 // One offer is current at a time and serves every receiver and every re-send of the core's sync message:
 // copying afresh per re-send was what stalled a leader into repeated elections. An offer goes once it is
 // superseded or unused for a while, and never while a fetch is reading it.
+//
+// An offer holds log compaction at its revision (heldRevision), so that its receiver continues from the log
+// after the snapshot, but only while somebody pulls it: the hold lapses once no fetch has read the offer for
+// `holdMs` (default 30 s). Re-sends do not renew it. Without the lapse, the resend timer of a leader whose
+// follower is down renewed the offer, and with it the hold, for as long as the follower stayed down, and the
+// log grew without bound. The lapse is safe: every message that carries an offer also carries the log
+// suffix from that offer's revision, and an offer older than the message's snapshot is never handed out
+// (offer()), so compacting past a lapsed offer only costs a late receiver a second snapshot.
 
 import { randomUUID } from "node:crypto";
 import { crc32 } from "./crc32.ts";
@@ -18,6 +26,8 @@ import { removeCopy, SqliteSnapshotSource, type BackupSource } from "./sqlite-sn
 
 /** An offer unused (no fetch, no re-send) for this long is dropped with its copy. */
 const offerIdleMs = 30_000;
+/** An offer that no fetch has read for this long no longer holds compaction (the default of limits.snapshotOfferHoldMs). */
+export const offerHoldMsDefault = 30_000;
 
 interface Offer {
   transferId: string;
@@ -26,6 +36,10 @@ interface Offer {
   path: string;
   fetches: number;
   usedAt: number;
+  /** When the offer was made or a fetch last read it: it holds compaction until heldAt + holdMs. */
+  heldAt: number;
+  /** The lapse of the hold was logged. */
+  lapseLogged: boolean;
   /** Transfers begun (the unsafe corrupt-transfer flag spoils the first). */
   served: number;
 }
@@ -58,26 +72,31 @@ export class SnapshotOffers {
     /** Chunk bytes are counted here (state-transfer metrics). */
     private readonly onSent: (bytes: number) => void,
     private readonly chunkBytesMax = snapshotChunkBytesMax,
+    private readonly holdMs = offerHoldMsDefault,
+    /** The clock (injectable for tests). */
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   /**
    * The offer for a snapshot of at least `lastRevision`, or undefined while its copy is being made (the
    * caller drops its message, as the network may; the core re-sends it, and by then the copy is ready).
-   * Any copy at revision >= lastRevision serves: slots up to its revision are decided.
+   * Any copy at revision >= lastRevision serves: slots up to its revision are decided. `mayCopy` false (the
+   * receiver is unreachable: the message would be lost anyway) hands out a copy already made but does not
+   * start one, so a leader whose follower is down does not copy its whole state at every re-send.
    */
-  offer(lastRevision: number): OfferedKvSnapshot | undefined {
+  offer(lastRevision: number, mayCopy = true): OfferedKvSnapshot | undefined {
     const c = this.current;
     if (c !== undefined && c.revision >= lastRevision) {
-      c.usedAt = performance.now();
+      c.usedAt = this.now();
       return { kind: "offer", lastRevision: c.revision, transferId: c.transferId, from: this.selfId, records: c.records };
     }
-    if (!this.copying && !this.closed) void this.makeCopy(lastRevision);
+    if (mayCopy && !this.copying && !this.closed) void this.makeCopy(lastRevision);
     return undefined;
   }
 
   private async makeCopy(lastRevision: number): Promise<void> {
     this.copying = true;
-    const started = performance.now();
+    const started = this.now();
     let path: string | undefined;
     try {
       path = await SqliteSnapshotSource.copy(this.store, this.dataDir);
@@ -95,8 +114,9 @@ export class SnapshotOffers {
         return;
       }
       this.retire(this.current);
-      this.current = { transferId: randomUUID(), revision, records, path, fetches: 0, usedAt: performance.now(), served: 0 };
-      this.logger.info("snapshot offered to peers", { transferId: this.current.transferId, revision, records, copyMs: Math.round(performance.now() - started) });
+      const now = this.now();
+      this.current = { transferId: randomUUID(), revision, records, path, fetches: 0, usedAt: now, heldAt: now, lapseLogged: false, served: 0 };
+      this.logger.info("snapshot offered to peers", { transferId: this.current.transferId, revision, records, copyMs: Math.round(now - started) });
     } catch (e) {
       if (path !== undefined) removeCopy(path);
       this.logger.warn("snapshot copy for a peer failed; retrying at the next re-send", { error: (e as Error).message });
@@ -108,12 +128,22 @@ export class SnapshotOffers {
   /**
    * The oldest revision a receiver of an offer may still need the log from: the revision of the oldest offer
    * held (current, or retired while read). Log compaction stops there (node/compaction.ts), so a receiver
-   * continues from the log after its snapshot instead of needing another one. Undefined without offers; an
-   * offer unused for 30 s is dropped (releaseIdle), and with it the hold.
+   * continues from the log after its snapshot instead of needing another one. Undefined without offers.
+   * An offer holds only while it is read, or was made or read less than holdMs ago (see the header).
    */
   heldRevision(): number | undefined {
-    let oldest = this.current?.revision;
-    for (const o of this.retired) oldest = oldest === undefined ? o.revision : Math.min(oldest, o.revision);
+    let oldest: number | undefined;
+    const now = this.now();
+    for (const o of this.current === undefined ? this.retired : [this.current, ...this.retired]) {
+      if (o.fetches === 0 && now - o.heldAt >= this.holdMs) {
+        if (!o.lapseLogged) {
+          o.lapseLogged = true;
+          this.logger.info("a snapshot offer no longer holds log compaction: no peer has fetched it", { transferId: o.transferId, revision: o.revision, holdMs: this.holdMs });
+        }
+        continue;
+      }
+      oldest = oldest === undefined ? o.revision : Math.min(oldest, o.revision);
+    }
     return oldest;
   }
 
@@ -127,7 +157,7 @@ export class SnapshotOffers {
     const offer = this.current?.transferId === transferId ? this.current : [...this.retired].find((o) => o.transferId === transferId);
     if (offer === undefined || this.closed) throw new UnknownOfferError(`no snapshot offer ${transferId} here (it was superseded or expired); wait for the next one`);
     offer.fetches++;
-    offer.usedAt = performance.now();
+    offer.usedAt = offer.heldAt = this.now();
     const corrupt = corruptFirst && offer.served++ === 0;
     const source = SqliteSnapshotSource.openCopy(offer.path, false);
     const started = performance.now();
@@ -142,7 +172,7 @@ export class SnapshotOffers {
         offset += data.length;
         this.onSent(data.length);
         yield chunk;
-        offer.usedAt = performance.now();
+        offer.usedAt = offer.heldAt = this.now();
       }
       finished = true;
       this.logger.info("snapshot transfer to a peer finished", { to, transferId, bytes: offset, ms: Math.round(performance.now() - started) });
@@ -157,7 +187,7 @@ export class SnapshotOffers {
   /** Drops offers unused for a while (each holds a copy of the state on disk). Call now and then (the tick). */
   releaseIdle(): void {
     const c = this.current;
-    if (c !== undefined && c.fetches === 0 && performance.now() - c.usedAt >= offerIdleMs) {
+    if (c !== undefined && c.fetches === 0 && this.now() - c.usedAt >= offerIdleMs) {
       this.current = undefined;
       this.retire(c);
     }

@@ -79,6 +79,50 @@ test("an offer holds compaction at its revision and knows who is pulling it", as
   assert.equal(offers.heldRevision(), undefined, "a closed offer holds nothing");
 });
 
+test("an offer nobody fetches stops holding compaction after the hold time; re-sends do not renew the hold, fetches do", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "omnimeta-offers-"));
+  dirs.push(dir);
+  const { store } = openNodeStore({ dataDir: dir, name: "n1" });
+  stores.push(store);
+  for (let i = 0; i < 20; i++) store.kv.putKey({ key: `k${i}`, value: new Uint8Array(100), version: 1, createRevision: i + 1, modRevision: i + 1 });
+  store.kv.setAppliedRevision(20);
+  store.commit();
+  let now = 1_000_000;
+  const offers = new SnapshotOffers(store, dir, 1, silentLogger, () => {}, 1024, 5_000, () => now);
+  assert.equal(offers.offer(20, false), undefined, "an unreachable receiver does not start a copy");
+  for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(offers.offer(20, false), undefined, "and none was made");
+  let made = offers.offer(20);
+  for (let i = 0; made === undefined && i < 200; i++) {
+    await new Promise((r) => setImmediate(r));
+    made = offers.offer(20);
+  }
+  assert.ok(made !== undefined, "the copy is ready within a few turns");
+  assert.deepEqual(offers.offer(20, false), made, "a copy already made is handed out to an unreachable receiver too");
+  assert.equal(offers.heldRevision(), 20);
+  // The core's resend timer re-sends the offer to a receiver that never pulls it (a member that is down).
+  for (let t = 0; t < 4_900; t += 700) {
+    now += 700;
+    assert.deepEqual(offers.offer(20), made, "a re-send is handed the same offer");
+    assert.equal(offers.heldRevision(), 20, `held ${t + 700} ms after it was made`);
+  }
+  now += 200;
+  assert.equal(offers.heldRevision(), undefined, "5 s after it was made with no fetch, the hold lapsed although re-sends went on");
+  assert.deepEqual(offers.offer(20), made, "the copy itself is still offered (a late receiver may use it while the log allows)");
+  // A fetch renews the hold, for as long as it reads and for the hold time after.
+  const chunks = offers.chunks(made.transferId, "c1", 4);
+  chunks.next();
+  assert.equal(offers.heldRevision(), 20, "held again while a fetch reads it");
+  now += 60_000;
+  assert.equal(offers.heldRevision(), 20, "a fetch under way holds however long it takes");
+  for (let c = chunks.next(); !c.done; c = chunks.next());
+  now += 4_000;
+  assert.equal(offers.heldRevision(), 20, "held for the hold time after the fetch read last");
+  now += 1_000;
+  assert.equal(offers.heldRevision(), undefined);
+  offers.close();
+});
+
 test("peer connections open with 2 MiB HTTP/2 windows on both ends (the stream and the connection)", async () => {
   const server = await listenHttp2("127.0.0.1", 0, {
     routes: () => {},
