@@ -122,6 +122,24 @@ export class BallotLeaderElection {
     if (promise.configurationId === this.configurationId && compareBallots(promise, this.leader) > 0) this.follow(promise);
   }
 
+  /**
+   * Leads this (new) configuration from its start: called on the node that led the previous one and decided
+   * its StopSign, right after this instance was made. Otherwise every member begins the configuration
+   * following no one, and the first election, a whole round later, goes to the highest ballot among the
+   * ready members (all at n = 0: the highest pid), so a membership change moved leadership and paused
+   * writes for a round. The ballot is left as it is (n = 0): a raised one would outlive a step-down as a
+   * stale higher promise that deposes whoever the others elect next (sim seed 155: two leaders duelled for
+   * 25 ticks after a heal). The members follow this node as soon as its Prepare reaches them
+   * (observePromise) or their first round hears it lead (liveLeader), and sticky leadership keeps it; a
+   * higher ballot elected meanwhile still wins through its Prepare, as ever. quorumConnected: it held a
+   * quorum in the previous configuration a moment ago; its first round's replies confirm it, or the usual
+   * step-down follows.
+   */
+  assumeLeadership(): void {
+    this.quorumConnected = true;
+    this.follow(this.ballot);
+  }
+
   /** Make our ballot outrank `b` (used when we were elected with a ballot Sequence Paxos already passed). */
   bumpAbove(b: Ballot): void {
     if (compareBallots(this.ballot, b) <= 0) this.ballot = { ...this.ballot, n: b.n + 1 };

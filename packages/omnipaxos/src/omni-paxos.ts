@@ -303,11 +303,19 @@ export class OmniPaxos<T, S = never> {
     this.pendingSwitch = undefined;
     const old = this.sp;
     assert(old.decidedIdx > p.idx, () => `switching configuration before StopSign ${p.idx} is decided`);
-    if (old.role === "leader") flushBatch(old); // the Decide of the StopSign still goes out in the old configuration
+    const wasLeader = old.role === "leader";
+    if (wasLeader) flushBatch(old); // the Decide of the StopSign still goes out in the old configuration
     // Nothing of this configuration follows its StopSign; decided slots past it (catch-up) stay.
     const keep = Math.max(p.idx + 1, old.decidedIdx);
     if (old.acceptedIdx > keep) old.appendOnPrefix(keep, []);
     this.enterConfiguration({ cluster: p.stopSign.nextConfig, ...(p.stopSign.metadata !== undefined ? { metadata: p.stopSign.metadata } : {}) }, old.decidedIdx);
+    // The leader that decided the StopSign goes on leading (its Prepare follows the Decide above, so the
+    // members that switch on that Decide promise at once): a membership change moves no leadership and
+    // costs writes one round trip, not an election round (BallotLeaderElection.assumeLeadership).
+    if (wasLeader && this.ble !== undefined && !this.retiring) {
+      this.ble.assumeLeadership();
+      this.checkLeader();
+    }
   }
 
   /** Leaves the current configuration (its StopSign is decided, or we caught up past it). */

@@ -186,3 +186,31 @@ test("a new member that becomes ready with a higher ballot does not depose the l
     expect decided a b c on 1,2,4
   `);
 });
+
+test("the leader that decided a StopSign leads the next configuration at once, with no election, even when another member would win one", () => {
+  scenario(`
+    nodes 1 2 3
+    tick-until leader 3 within 20
+    crash 3
+    tick-until leader 2 on 1,2 within 30
+    restart 3
+    tick-until leader 2 on 1,2,3 within 30
+    append 2 a
+    tick 1
+    # add node 4: in configuration 2 every ballot starts over, and node 3 (the highest id among the ready
+    # members) would win the first election; the old leader goes on instead, before a round has ended
+    reconfigure 2 2:1,2,3,4
+    start 4 config 2:1,2,3,4
+    tick-until config 2 on 1,2,3 within 3
+    tick-until leader 2 on 1,2,3 within 3
+    append 2 b
+    tick 2
+    expect decided a b on 1,2,3
+    tick-until leader 2 on 1,2,3,4 within 30
+    tick 40
+    expect leader 2 on 1,2,3,4
+    append 4 c
+    tick 3
+    expect decided a b c on 1,2,3,4
+  `);
+});

@@ -13,7 +13,7 @@ import { NodeState, ReadConsistency } from "@omnimeta/proto";
 import { MetadProcess, NodeClient, ProcessCluster, freePort, waitFor } from "@omnimeta/testkit";
 import { parseJoinArgs, USAGE, type JoinBenchOptions } from "./args.ts";
 import { keyName, preload } from "./preload.ts";
-import { HeapSampler, memoryOf, RssSampler } from "./proc-memory.ts";
+import { cpuSecondsOf, HeapSampler, memoryOf, RssSampler } from "./proc-memory.ts";
 import { metricValue, scrapeMetrics } from "./scrape.ts";
 import { Writers } from "./writers.ts";
 import { LeaderTracker } from "./leader-tracker.ts";
@@ -98,6 +98,11 @@ async function run(o: JoinBenchOptions, cluster: ProcessCluster, runDir: string,
   joiner.nextStartArgs = ["--join", cluster.nodes.map((n) => n.address).join(",")];
   log(`joining n4 (leader ${senderName} applied ${target}, compacted ${(await cluster.status(senderName)).compactedIdx})`);
   const leaderSampler = new RssSampler([sender.pid!]);
+  // CPU used during the join, per role: on a 2-core machine the writers get what the transfer leaves them.
+  const followerPids = cluster.nodes.filter((n) => n !== sender).map((n) => n.pid!);
+  const cpuOf = (pids: number[]) => pids.reduce((sum, pid) => sum + (cpuSecondsOf(pid) ?? 0), 0);
+  const selfCpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+  const cpu0 = { sender: cpuOf([sender.pid!]), followers: cpuOf(followerPids), bench: selfCpu() };
   const t0 = performance.now();
   await joiner.start();
   const joinerSampler = new RssSampler([joiner.pid!]);
@@ -116,6 +121,14 @@ async function run(o: JoinBenchOptions, cluster: ProcessCluster, runDir: string,
     log((e as Error).message);
   }
   const t1 = performance.now();
+  const joinSec = (t1 - t0) / 1000;
+  const cpuShare = (seconds: number) => Math.round((seconds / joinSec) * 100) / 100;
+  const cpuDuringJoin = {
+    sender: cpuShare(cpuOf([sender.pid!]) - cpu0.sender),
+    receiver: cpuShare(cpuOf([joiner.pid!])),
+    followers: cpuShare(cpuOf(followerPids) - cpu0.followers),
+    benchClient: cpuShare(selfCpu() - cpu0.bench),
+  };
   const leaderMem = leaderSampler.stop().get(sender.pid!)!;
   const joinerMem = joinerSampler.stop().get(joiner.pid!)!;
   const joinerHeapPeaks = await joinerHeap.stop();
@@ -171,6 +184,9 @@ async function run(o: JoinBenchOptions, cluster: ProcessCluster, runDir: string,
     writerOpsPerSecondAfterJoin: round1(writers.opsPerSecond(afterFrom, afterTo)),
     writerLongestGapMsDuringJoin: Math.round(writers.longestGapMs(t0, t1)),
     writerErrors: writers.errors,
+    /** Cores used during the join (CPU seconds / join seconds) by the sender, the receiver, the other two
+     *  members together, and the bench process (writers and polling). The machine's cores bound the sum. */
+    cpuCoresDuringJoin: cpuDuringJoin,
     nodesDown: [...cluster.nodes, joiner].filter((n) => n.state !== "running").map((n) => n.name),
     connectionResets,
     leaderChangesInPreload: changesInPreload,

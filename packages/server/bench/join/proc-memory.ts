@@ -84,3 +84,13 @@ export class HeapSampler {
     return { ...this.peaks };
   }
 }
+
+/** CPU seconds (user + system) a live process has used, from /proc/PID/stat; undefined if it is gone. */
+export function cpuSecondsOf(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return undefined;
+  }
+}

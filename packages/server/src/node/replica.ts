@@ -377,8 +377,10 @@ export class Replica {
     const complete = (): void => {
       // Everything written before the take is durable now (the log may also have shrunk: a sync truncated it).
       if (safe) this.durableAcceptedIdx = acceptedIdx;
-      this.send(late);
+      // Decides first: a Decide of a StopSign moves its receivers into the next configuration, where the
+      // Prepare in `late` (the old leader going on leading it: OmniPaxos.applyPendingSwitch) must find them.
       if (decides) this.send(decides);
+      this.send(late);
       if (!safe) {
         this.answer(results);
         this.hooks.committed(events, jump);
