@@ -45,6 +45,7 @@ export class PeerLink {
   private closed = false;
   private failures = 0;
   private timer: NodeJS.Timeout | undefined;
+  private payloadMax: number | undefined;
 
   constructor(private readonly o: PeerLinkOptions) {
     this.open();
@@ -83,8 +84,21 @@ export class PeerLink {
   }
 
   /** The enveloped ExchangeRequests of one batch: flag byte 0, 4-byte big-endian length, message. */
+  /** Payload bytes per frame, so that a whole frame (envelope and ExchangeRequest fields included) is at
+   *  most chunkBytes: "no frame over 1 MiB" holds for what goes on the wire, not only for the payload. */
+  private payloadBytesMax(): number {
+    if (this.payloadMax !== undefined) return this.payloadMax;
+    const fields = toBinary(ExchangeRequestSchema, create(ExchangeRequestSchema, {
+      clusterId: this.o.clusterId, from: BigInt(this.o.fromId), to: BigInt(this.o.toId), messages: [], fromAddress: this.o.fromAddress, partial: true,
+    })).length;
+    // 5: the Connect envelope; 1 + 5: the messages field's tag and its length varint (at most 5 bytes).
+    this.payloadMax = this.o.chunkBytes - (5 + fields + 1 + 5);
+    if (this.payloadMax <= 0) throw new Error(`peer chunk size ${this.o.chunkBytes} B leaves no room for a payload`);
+    return this.payloadMax;
+  }
+
   private frames(batch: Uint8Array): Buffer[] {
-    const chunk = this.o.chunkBytes;
+    const chunk = this.payloadBytesMax();
     const out: Buffer[] = [];
     for (let off = 0; ; off += chunk) {
       const last = off + chunk >= batch.length;
