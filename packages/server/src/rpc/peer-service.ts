@@ -76,7 +76,7 @@ export function peerService(rt: NodeRuntime, changes: MembershipChanges): Servic
       const rate = rt.limits.snapshotSendBytesPerSecond;
       const started = performance.now();
       try {
-        for (const chunk of offers.chunks(req.transferId, rt.clusterId, Number(req.from), rt.unsafe.corruptTransfer)) {
+        for await (const chunk of offers.chunks(req.transferId, rt.clusterId, Number(req.from), rt.unsafe.corruptTransfer)) {
           if (ctx.signal.aborted) break;
           // --snapshot-send-rate: a chunk leaves no earlier than its bytes allow.
           const due = started + (chunk.offset / rate) * 1000;

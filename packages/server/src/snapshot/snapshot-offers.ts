@@ -153,7 +153,7 @@ export class SnapshotOffers {
   }
 
   /** The chunks of offer `transferId`, encoded as they are pulled. Throws UnknownOfferError for an offer not (or no longer) held. */
-  *chunks(transferId: string, clusterId: string, to: number, corruptFirst = false): Generator<OfferChunk> {
+  async *chunks(transferId: string, clusterId: string, to: number, corruptFirst = false): AsyncGenerator<OfferChunk> {
     const offer = this.current?.transferId === transferId ? this.current : [...this.retired].find((o) => o.transferId === transferId);
     if (offer === undefined || this.closed) throw new UnknownOfferError(`no snapshot offer ${transferId} here (it was superseded or expired); wait for the next one`);
     offer.fetches++;
@@ -166,7 +166,7 @@ export class SnapshotOffers {
     let finished = false;
     this.fetching.set(to, transferId);
     try {
-      for (const data of snapshotChunks(source, clusterId, this.chunkBytesMax, true)) {
+      for await (const data of snapshotChunks(source, clusterId, this.chunkBytesMax, true)) {
         const chunk = { offset, data, crc32: crc32(data) };
         if (corrupt && offset === 0) chunk.data = flipLastByte(data); // unsafe corrupt-transfer: in flight, after the CRC
         offset += data.length;

@@ -69,10 +69,10 @@ test("an offer holds compaction at its revision and knows who is pulling it", as
   assert.equal(offers.heldRevision(), 20);
   const chunks = offers.chunks(made.transferId, "c1", 4);
   assert.equal(offers.isFetching(4, made.transferId), false, "not before the stream is pulled");
-  chunks.next();
+  await chunks.next();
   assert.equal(offers.isFetching(4, made.transferId), true);
   assert.equal(offers.isFetching(3, made.transferId), false, "another node is not pulling it");
-  for (let c = chunks.next(); !c.done; c = chunks.next());
+  for (let c = await chunks.next(); !c.done; c = await chunks.next());
   assert.equal(offers.isFetching(4, made.transferId), false, "the stream ended");
   assert.ok(sent > 0);
   offers.close();
@@ -111,11 +111,11 @@ test("an offer nobody fetches stops holding compaction after the hold time; re-s
   assert.deepEqual(offers.offer(20), made, "the copy itself is still offered (a late receiver may use it while the log allows)");
   // A fetch renews the hold, for as long as it reads and for the hold time after.
   const chunks = offers.chunks(made.transferId, "c1", 4);
-  chunks.next();
+  await chunks.next();
   assert.equal(offers.heldRevision(), 20, "held again while a fetch reads it");
   now += 60_000;
   assert.equal(offers.heldRevision(), 20, "a fetch under way holds however long it takes");
-  for (let c = chunks.next(); !c.done; c = chunks.next());
+  for (let c = await chunks.next(); !c.done; c = await chunks.next());
   now += 4_000;
   assert.equal(offers.heldRevision(), 20, "held for the hold time after the fetch read last");
   now += 1_000;
