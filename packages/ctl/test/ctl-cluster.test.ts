@@ -11,6 +11,7 @@ import { ctl, CtlStream } from "./ctl-process.ts";
 import { runInProcess } from "./memory-io.ts";
 import { readmeTranscript, shapeOf } from "./readme-transcript.ts";
 import { OmnimetaClient } from "@omnimeta/client";
+import { NodeState } from "@omnimeta/proto";
 
 const cluster = new MetadCluster();
 const streams: CtlStream[] = [];
@@ -48,6 +49,12 @@ describe("ctl against a real cluster", () => {
     addr = ["--address", cluster.addresses().join(",")];
     setup = new OmnimetaClient({ endpoints: cluster.addresses(), mode: "unary" });
     await eventually("3 members", async () => (await setup.listMembers()).configuration?.members.length === 3);
+    // A member is listed as soon as its join is decided; it is active once it has the state it lacked.
+    // The README transcript's `cluster status` shows every node active.
+    await eventually("3 active members", async () => {
+      const states = await Promise.all(cluster.addresses().map((a) => setup.statusOf(a)));
+      return states.every((s) => s.state === NodeState.ACTIVE);
+    });
   });
 
   it("replays the README's CLI transcript with the same output shapes and exit codes", async () => {

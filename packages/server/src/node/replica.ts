@@ -86,6 +86,8 @@ export class Replica {
   /** Per peer: the offer, message kind and ballot of the last sync with a snapshot offer sent to it. */
   private readonly offerSent = new Map<number, string>();
   private inputCount = 0;
+  /** Writes refused or dropped because a StopSign closed the configuration (reproposeParked). */
+  private parked: Array<Command & { requestId: string }> = [];
   private readonly proposals = new Map<string, Array<Waiter<ApplyResult>>>();
   private proposalCount = 0;
   private readonly reads = new Map<number, Waiter<number>>();
@@ -174,10 +176,14 @@ export class Replica {
     if (this.proposalCount >= this.limits.pendingRequestsMax) {
       return Promise.reject(resourceExhausted(`too many pending writes (${this.limits.pendingRequestsMax})`));
     }
+    let park = false;
     try {
       this.core.append(command);
     } catch (e) {
-      return Promise.reject(proposalFailure(e, this.hooks.leaderHint()));
+      // A StopSign closed this configuration: the write waits for the next one, which this node goes on
+      // leading (OmniPaxos.applyPendingSwitch), instead of failing the client in the middle of a join.
+      if (e instanceof ProposalError && e.code === "reconfigured") park = true;
+      else return Promise.reject(proposalFailure(e, this.hooks.leaderHint()));
     }
     const started = performance.now();
     const key = command.kind === "put" || command.kind === "delete" ? proposalKey(command) : command.requestId;
@@ -195,6 +201,7 @@ export class Replica {
       else this.proposals.set(key, [waiter]);
       this.proposalCount++;
     });
+    if (park) this.parked.push(command);
     this.input();
     return p;
   }
@@ -388,6 +395,7 @@ export class Replica {
         this.answerReads();
       }
       this.observeChanges();
+      this.reproposeParked();
       this.issueDeferredReads();
       this.hooks.flushed();
       this.metrics.flushSeconds.observe((performance.now() - started) / 1000);
@@ -545,6 +553,12 @@ export class Replica {
     }
     for (const dropped of this.core.takeDroppedProposals()) {
       const id = dropped.entry.kind === "put" || dropped.entry.kind === "delete" ? proposalKey(dropped.entry) : "";
+      // Never placed in a slot (a StopSign took the configuration's end first): proposed again in the next
+      // configuration, or failed there if this node does not lead it (reproposeParked).
+      if (dropped.reason === "reconfigured" && id !== "" && this.proposals.has(id)) {
+        this.parked.push(dropped.entry as Command & { requestId: string });
+        continue;
+      }
       this.failProposal(id, unavailable(`the write could not be decided (${dropped.reason}); retry it`, this.hooks.leaderHint()));
     }
     this.answerReads();
@@ -594,8 +608,40 @@ export class Replica {
     this.hooks.changed();
   }
 
+  /**
+   * Proposes again the writes held while a StopSign closed the configuration (propose, answer), once the
+   * core takes proposals again: in the next configuration, which this node leads if it decided the
+   * StopSign. They were never placed in a slot, and each carries its request id, so a write can take effect
+   * once at most (de-dup) however often it is proposed. Where this node does not lead, they fail with the
+   * leader hint, as before.
+   */
+  private reproposeParked(): void {
+    if (this.parked.length === 0 || this.stopped) return;
+    const held = this.parked;
+    this.parked = [];
+    const leads = this.isLeader() && !this.core.isRemoved();
+    let appended = false;
+    for (const command of held) {
+      const key = proposalKey(command as Command & { kind: "put" | "delete" });
+      if (!this.proposals.has(key)) continue; // timed out or failed meanwhile
+      if (!leads) {
+        this.failProposal(key, unavailable("the configuration changed and this node does not lead the next one; retry at the leader", this.hooks.leaderHint()));
+        continue;
+      }
+      try {
+        this.core.append(command);
+        appended = true;
+      } catch (e) {
+        if (e instanceof ProposalError && e.code === "reconfigured") this.parked.push(command);
+        else this.failProposal(key, proposalFailure(e, this.hooks.leaderHint()));
+      }
+    }
+    if (appended) this.input();
+  }
+
   /** Fails every pending request (leadership lost, node stopping). */
   failAll(error: OpError): void {
+    this.parked = [];
     this.deferredReads = [];
     for (const id of [...this.proposals.keys()]) this.failProposal(id, error);
     for (const [token, w] of this.reads) {
