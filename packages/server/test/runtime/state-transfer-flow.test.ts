@@ -47,7 +47,8 @@ test("a batch whose sync carries only an offer is not state-transfer bytes; one 
   assert.equal(carriesSnapshot([{ kind: "Accepted" }]), false);
 });
 
-test("an offer holds compaction at its revision and knows who is pulling it", async () => {
+/** A store in a temp dir with 20 keys applied (revision 20), removed after the tests. */
+function storeAt20(): { dir: string; store: NodeStore } {
   const dir = mkdtempSync(join(tmpdir(), "omnimeta-offers-"));
   dirs.push(dir);
   const { store } = openNodeStore({ dataDir: dir, name: "n1" });
@@ -55,6 +56,11 @@ test("an offer holds compaction at its revision and knows who is pulling it", as
   for (let i = 0; i < 20; i++) store.kv.putKey({ key: `k${i}`, value: new Uint8Array(100), version: 1, createRevision: i + 1, modRevision: i + 1 });
   store.kv.setAppliedRevision(20);
   store.commit();
+  return { dir, store };
+}
+
+test("an offer holds compaction at its revision and knows who is pulling it", async () => {
+  const { dir, store } = storeAt20();
   let sent = 0;
   const offers = new SnapshotOffers(store, dir, 1, silentLogger, (bytes) => (sent += bytes), 1024);
   assert.equal(offers.heldRevision(), undefined, "no offer, no hold");
@@ -80,13 +86,7 @@ test("an offer holds compaction at its revision and knows who is pulling it", as
 });
 
 test("an offer nobody fetches stops holding compaction after the hold time; re-sends do not renew the hold, fetches do", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "omnimeta-offers-"));
-  dirs.push(dir);
-  const { store } = openNodeStore({ dataDir: dir, name: "n1" });
-  stores.push(store);
-  for (let i = 0; i < 20; i++) store.kv.putKey({ key: `k${i}`, value: new Uint8Array(100), version: 1, createRevision: i + 1, modRevision: i + 1 });
-  store.kv.setAppliedRevision(20);
-  store.commit();
+  const { dir, store } = storeAt20();
   let now = 1_000_000;
   const offers = new SnapshotOffers(store, dir, 1, silentLogger, () => {}, 1024, 5_000, () => now);
   assert.equal(offers.offer(20, false), undefined, "an unreachable receiver does not start a copy");
